@@ -1,0 +1,194 @@
+"""Changes to users, teams and API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from deskpilot.accounts.models import ApiToken, Role, Team, TeamMembership, TokenScope, User
+from deskpilot.core.errors import InvalidInput, NotPermitted
+from deskpilot.customers.actions import (
+    clean_email,
+    clean_language,
+    clean_name,
+    clean_time_zone,
+    find_or_create_customer,
+)
+
+
+def _clean_role(role: Any) -> str:
+    allowed = [r.value for r in Role]
+    if role not in allowed:
+        raise InvalidInput("role", f"{role!r} is not one of: {', '.join(allowed)}")
+    return str(role)
+
+
+def _clean_password(password: str, user: User | None = None) -> str:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput("password", " ".join(error.messages)) from None
+    return password
+
+
+def require_can_manage_users(actor: User | None, role: str) -> None:
+    """Admins manage everyone; managers manage everyone but admins. None is the command line,
+    run by whoever operates the server."""
+    if actor is None:
+        return
+    if actor.role == Role.ADMIN:
+        return
+    if actor.role == Role.MANAGER and role != Role.ADMIN:
+        return
+    raise NotPermitted("only admins (and managers, for non-admin accounts) can manage users")
+
+
+def create_user(
+    *,
+    actor: User | None,
+    email: str,
+    name: str,
+    role: str,
+    password: str | None = None,
+    time_zone: str = "UTC",
+    language: str = "en",
+) -> User:
+    """Create a sign-in account. A customer account is linked to the customer who owns the email
+    address (created if new), so their tickets are theirs from the first sign-in."""
+    role = _clean_role(role)
+    require_can_manage_users(actor, role)
+    address = clean_email(email).lower()
+    if User.objects.filter(email__iexact=address).exists():
+        raise InvalidInput("email", f"a user with {address} already exists")
+    user_name = clean_name(name)
+    if password is not None:
+        _clean_password(password, User(email=address, name=user_name))
+    with transaction.atomic():
+        user = User.objects.create_user(
+            address,
+            password,
+            name=user_name,
+            role=role,
+            time_zone=clean_time_zone(time_zone),
+            language=clean_language(language),
+        )
+        if role == Role.CUSTOMER:
+            customer = find_or_create_customer(address, user_name)
+            if customer.user_id and customer.user_id != user.pk:
+                raise InvalidInput("email", "this customer already has an account")
+            customer.user = user
+            customer.save(update_fields=["user"])
+    return user
+
+
+def update_user(user: User, *, actor: User | None, **changes: Any) -> User:
+    allowed = {"name", "role", "time_zone", "language", "is_active", "password"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "is not a field that can be changed"))
+    require_can_manage_users(actor, user.role)
+    if "role" in changes:
+        new_role = _clean_role(changes["role"])
+        require_can_manage_users(actor, new_role)
+        if (user.role == Role.CUSTOMER) != (new_role == Role.CUSTOMER):
+            raise InvalidInput("role", "a customer account cannot become a staff account or the reverse")
+        if actor is not None and actor.pk == user.pk and new_role != user.role:
+            raise InvalidInput("role", "you cannot change your own role")
+        user.role = new_role
+    if "name" in changes:
+        user.name = clean_name(changes["name"])
+    if "time_zone" in changes:
+        user.time_zone = clean_time_zone(changes["time_zone"])
+    if "language" in changes:
+        user.language = clean_language(changes["language"])
+    if "is_active" in changes:
+        if actor is not None and actor.pk == user.pk and not changes["is_active"]:
+            raise InvalidInput("is_active", "you cannot deactivate yourself")
+        user.is_active = bool(changes["is_active"])
+    if "password" in changes:
+        user.set_password(_clean_password(changes["password"], user))
+    user.save()
+    return user
+
+
+def _require_team_manager(actor: User | None) -> None:
+    if actor is not None and actor.role not in (Role.ADMIN, Role.MANAGER):
+        raise NotPermitted("only admins and managers can manage teams")
+
+
+def _check_members(members: Iterable[User]) -> list[User]:
+    result = list(members)
+    for user in result:
+        if user.role == Role.CUSTOMER:
+            raise InvalidInput("members", f"{user.email} is a customer and cannot join a team")
+    return result
+
+
+def create_team(
+    *, actor: User | None, name: str, description: str = "", lead: User | None = None, members: Iterable[User] = ()
+) -> Team:
+    _require_team_manager(actor)
+    clean = clean_name(name)
+    if Team.objects.filter(name__iexact=clean).exists():
+        raise InvalidInput("name", f"a team called {clean!r} already exists")
+    people = _check_members(members)
+    if lead is not None:
+        if lead.role not in (Role.ADMIN, Role.MANAGER, Role.AGENT):
+            raise InvalidInput("lead", f"{lead.email} is not staff who can lead a team")
+        if lead not in people:
+            people.append(lead)
+    with transaction.atomic():
+        team = Team.objects.create(name=clean, description=description, lead=lead)
+        TeamMembership.objects.bulk_create([TeamMembership(team=team, user=u) for u in people])
+    return team
+
+
+def update_team(team: Team, *, actor: User | None, **changes: Any) -> Team:
+    _require_team_manager(actor)
+    allowed = {"name", "description", "lead", "members"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "is not a field that can be changed"))
+    with transaction.atomic():
+        if "name" in changes:
+            clean = clean_name(changes["name"])
+            if Team.objects.filter(name__iexact=clean).exclude(pk=team.pk).exists():
+                raise InvalidInput("name", f"a team called {clean!r} already exists")
+            team.name = clean
+        if "description" in changes:
+            team.description = str(changes["description"])
+        members = _check_members(changes["members"]) if "members" in changes else list(team.members.all())
+        if "lead" in changes:
+            lead = changes["lead"]
+            if lead is not None and lead.role not in (Role.ADMIN, Role.MANAGER, Role.AGENT):
+                raise InvalidInput("lead", f"{lead.email} is not staff who can lead a team")
+            team.lead = lead
+        if team.lead is not None and team.lead not in members:
+            members.append(team.lead)
+        team.save()
+        if "members" in changes or "lead" in changes:
+            keep = {u.pk for u in members}
+            TeamMembership.objects.filter(team=team).exclude(user_id__in=keep).delete()
+            have = set(TeamMembership.objects.filter(team=team).values_list("user_id", flat=True))
+            TeamMembership.objects.bulk_create([TeamMembership(team=team, user=u) for u in members if u.pk not in have])
+    return team
+
+
+def issue_token(user: User, *, name: str = "", scope: str = TokenScope.READ_WRITE) -> tuple[ApiToken, str]:
+    """A new API token for ``user``; the secret is returned once and never stored."""
+    allowed = [s.value for s in TokenScope]
+    if scope not in allowed:
+        raise InvalidInput("scope", f"{scope!r} is not one of: {', '.join(allowed)}")
+    if not user.is_active:
+        raise InvalidInput("user", f"{user.email} is deactivated")
+    return ApiToken.issue(user, name=name, scope=scope)
+
+
+def revoke_token(token: ApiToken) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])

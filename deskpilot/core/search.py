@@ -1,0 +1,174 @@
+"""Full-text search behind one small interface: SQLite FTS5 by default, PostgreSQL tsvector + GIN
+when the database is PostgreSQL. No extra server either way.
+
+A search document has an id (the ticket's), a subject, public text and internal text. Callers
+search either everything (staff) or only subject and public text (customers), so an internal
+note can never be found, or its existence guessed, by someone who may not read it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+TABLE = "ticket_search"
+# A tsvector holds at most 1 MB; text beyond this per write is not indexed (it is still stored).
+_MAX_CHARS_PER_WRITE = 100_000
+
+_TERM = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+_WORD_CHARS = re.compile(r"\w", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    doc_id: int
+    subject: str
+    public_text: str
+    internal_text: str
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    negated: bool
+
+
+def parse_query(query: str) -> list[Term]:
+    """Words and "quoted phrases"; a leading minus excludes. Terms without a letter or digit are
+    dropped, since neither engine can match them."""
+    terms: list[Term] = []
+    for match in _TERM.finditer(query):
+        neg_phrase, phrase, neg_word, word = match.groups()
+        text = phrase if phrase is not None else word
+        negated = bool(neg_phrase or neg_word)
+        if text and _WORD_CHARS.search(text):
+            terms.append(Term(text=text, negated=negated))
+    return terms
+
+
+def _clip(text: str) -> str:
+    return text[:_MAX_CHARS_PER_WRITE]
+
+
+class _SqliteFts5:
+    def create_schema(self) -> list[str]:
+        return [
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
+            "subject, public_text, internal_text, tokenize='unicode61 remove_diacritics 2')"
+        ]
+
+    def drop_schema(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {TABLE}"]
+
+    def replace(self, docs: Iterable[SearchDocument]) -> None:
+        rows = [(d.doc_id, _clip(d.subject), _clip(d.public_text), _clip(d.internal_text)) for d in docs]
+        with connection.cursor() as cursor:
+            cursor.executemany(f"DELETE FROM {TABLE} WHERE rowid = %s", [(r[0],) for r in rows])
+            cursor.executemany(
+                f"INSERT INTO {TABLE}(rowid, subject, public_text, internal_text) VALUES (%s, %s, %s, %s)", rows
+            )
+
+    def append(self, doc_id: int, text: str, *, public: bool) -> None:
+        column = "public_text" if public else "internal_text"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {TABLE} SET {column} = {column} || char(10) || %s WHERE rowid = %s", [_clip(text), doc_id]
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    f"INSERT INTO {TABLE}(rowid, subject, public_text, internal_text) VALUES (%s, '', %s, %s)",
+                    [doc_id, _clip(text) if public else "", "" if public else _clip(text)],
+                )
+
+    def delete(self, doc_ids: Sequence[int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"DELETE FROM {TABLE} WHERE rowid = %s", [(i,) for i in doc_ids])
+
+    def matching_ids(self, terms: list[Term], *, include_internal: bool) -> RawSQL:
+        def quoted(term: Term) -> str:
+            return '"' + term.text.replace('"', '""') + '"'
+
+        positive = " ".join(quoted(t) for t in terms if not t.negated)
+        negative = " ".join(f"NOT {quoted(t)}" for t in terms if t.negated)
+        expression = f"({positive}) {negative}".strip()
+        if not include_internal:
+            expression = "{subject public_text} : " + f"({positive}) {negative}".strip()
+        # The user's words travel only as a parameter.
+        return RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [expression])  # noqa: S611
+
+
+class _PostgresTsvector:
+    # 'simple' configuration: no language-specific stemming, so every language a support team
+    # receives is searched the same way.
+    _CONFIG = "simple"
+
+    def create_schema(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+            "ticket_id bigint PRIMARY KEY"
+            " REFERENCES tickets_ticket(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
+            " public_doc tsvector NOT NULL, all_doc tsvector NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_public_gin ON {TABLE} USING GIN (public_doc)",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_all_gin ON {TABLE} USING GIN (all_doc)",
+        ]
+
+    def drop_schema(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {TABLE}"]
+
+    def replace(self, docs: Iterable[SearchDocument]) -> None:
+        c = self._CONFIG
+        rows = [(d.doc_id, _clip(d.subject), _clip(d.public_text), _clip(d.internal_text)) for d in docs]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {TABLE}(ticket_id, public_doc, all_doc) SELECT id,"
+                f" setweight(to_tsvector('{c}', subj), 'A') || to_tsvector('{c}', pub),"
+                f" setweight(to_tsvector('{c}', subj), 'A') || to_tsvector('{c}', pub) || to_tsvector('{c}', internal)"
+                " FROM (SELECT %s::bigint AS id, %s::text AS subj, %s::text AS pub, %s::text AS internal) AS doc"
+                " ON CONFLICT (ticket_id) DO UPDATE SET public_doc = EXCLUDED.public_doc, all_doc = EXCLUDED.all_doc",
+                rows,
+            )
+
+    def append(self, doc_id: int, text: str, *, public: bool) -> None:
+        c = self._CONFIG
+        public_part = f"to_tsvector('{c}', %s)" if public else "''::tsvector"
+        params: list[int | str] = [doc_id, _clip(text), _clip(text)] if public else [doc_id, _clip(text)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {TABLE}(ticket_id, public_doc, all_doc)"
+                f" VALUES (%s, {public_part}, to_tsvector('{c}', %s))"
+                f" ON CONFLICT (ticket_id) DO UPDATE SET public_doc = {TABLE}.public_doc || EXCLUDED.public_doc,"
+                f" all_doc = {TABLE}.all_doc || EXCLUDED.all_doc",
+                params,
+            )
+
+    def delete(self, doc_ids: Sequence[int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE ticket_id = ANY(%s)", [list(doc_ids)])
+
+    def matching_ids(self, terms: list[Term], *, include_internal: bool) -> RawSQL:
+        column = "all_doc" if include_internal else "public_doc"
+        # websearch_to_tsquery reads the same syntax parse_query accepts: words, "phrases", -word.
+        query = " ".join(("-" if t.negated else "") + (f'"{t.text}"' if " " in t.text else t.text) for t in terms)
+        sql = f"SELECT ticket_id FROM {TABLE} WHERE {column} @@ websearch_to_tsquery('{self._CONFIG}', %s)"
+        return RawSQL(sql, [query])  # noqa: S611 - the user's words travel only as a parameter
+
+
+def backend() -> _SqliteFts5 | _PostgresTsvector:
+    if connection.vendor == "postgresql":
+        return _PostgresTsvector()
+    if connection.vendor == "sqlite":
+        return _SqliteFts5()
+    raise NotImplementedError(f"full-text search is not available on {connection.vendor}")
+
+
+def matching_ids(query: str, *, include_internal: bool) -> RawSQL | None:
+    """A subquery of the ids of documents matching ``query``, for ``filter(pk__in=...)``; None
+    when the query has no positive searchable term (it then matches nothing)."""
+    terms = parse_query(query)
+    if not any(not t.negated for t in terms):
+        return None
+    return backend().matching_ids(terms, include_internal=include_internal)

@@ -1,0 +1,217 @@
+"""Deskpilot settings: every setting comes from an environment variable with a typed default.
+
+This is the one place settings are read. Each variable is documented in docs/configuration.md;
+code elsewhere reads ``django.conf.settings``, never ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from deskpilot.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Where the SQLite database, attachments and the job store live. Two instances side by side
+# only need different DESKPILOT_DATA_DIR values (and PORT).
+DATA_DIR = Path(env_str("DESKPILOT_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DESKPILOT_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """An explicit key wins; otherwise one is generated once per data directory and kept there,
+    so sessions survive restarts and several processes on one machine agree."""
+    explicit = env_str("DESKPILOT_SECRET_KEY", "")
+    if explicit:
+        return explicit
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        tmp = key_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(get_random_secret_key())
+        tmp.chmod(0o600)
+        # Atomic: two processes starting together end up with the same key.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, key_file)
+        tmp.unlink()
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("DESKPILOT_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DESKPILOT_CSRF_TRUSTED_ORIGINS", [])
+# The public base URL, used in links inside emails and in the printed sign-in hint.
+BASE_URL = env_str("DESKPILOT_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "deskpilot.core",
+    "deskpilot.accounts",
+    "deskpilot.customers",
+    "deskpilot.tickets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "deskpilot.urls"
+WSGI_APPLICATION = "deskpilot.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "deskpilot" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite in DATA_DIR by default (WAL, IMMEDIATE transactions so concurrent writers queue instead
+# of failing with "database is locked"); PostgreSQL 15+ when DATABASE_URL is set.
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "deskpilot.sqlite3"),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA cache_size=-65536;"
+                    "PRAGMA mmap_size=268435456;"
+                    "PRAGMA temp_store=MEMORY;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache and jobs -------------------------------------------------------------------
+REDIS_URL = env_str("DESKPILOT_REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # A database cache is shared by every process on the machine, which the sign-in rate limit
+    # needs; an in-memory cache would give each gunicorn worker its own counter.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "deskpilot_cache"}}
+
+HUEY_IMMEDIATE = env_bool("DESKPILOT_JOBS_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("DESKPILOT_JOBS_NAME", "deskpilot"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "utc": True,
+        "consumer": {"workers": env_int("DESKPILOT_WORKER_THREADS", 2), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": env_str("DESKPILOT_JOBS_NAME", "deskpilot"),
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "utc": True,
+        "consumer": {"workers": env_int("DESKPILOT_WORKER_THREADS", 2), "worker_type": "thread"},
+    }
+
+# --- Auth ------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["deskpilot.accounts.backends.RateLimitedEmailBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+# Failed sign-ins allowed per email address and per client address within the window.
+SIGNIN_MAX_FAILURES = env_int("DESKPILOT_SIGNIN_MAX_FAILURES", 5)
+SIGNIN_WINDOW_SECONDS = env_int("DESKPILOT_SIGNIN_WINDOW_SECONDS", 900)
+LOGIN_URL = "/admin/login/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("DESKPILOT_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Tickets ---------------------------------------------------------------------------------
+# Solved tickets close after this many days (DOMAIN.md: default 4).
+AUTO_CLOSE_DAYS = env_int("DESKPILOT_AUTO_CLOSE_DAYS", 4)
+# Largest accepted attachment, in bytes (default 20 MiB). Larger uploads get HTTP 413.
+ATTACHMENT_MAX_BYTES = env_int("DESKPILOT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+ATTACHMENT_DIR = DATA_DIR / "attachments"
+# Largest accepted message body, in characters.
+MESSAGE_MAX_CHARS = env_int("DESKPILOT_MESSAGE_MAX_CHARS", 200_000)
+# How long an Idempotency-Key is remembered, in hours.
+IDEMPOTENCY_TTL_HOURS = env_int("DESKPILOT_IDEMPOTENCY_TTL_HOURS", 24)
+# Largest request body Django reads into memory; attachments above ATTACHMENT_MAX_BYTES are
+# refused with 413 before this matters.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Static files ----------------------------------------------------------------------------
+# Front-end packages come from npm (node_modules, never committed) and are served as static files.
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+_NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/alpinejs", _NODE_MODULES / "alpinejs" / "dist"),
+    ("vendor/chartjs", _NODE_MODULES / "chart.js" / "dist"),
+]
+STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DESKPILOT_LOG_LEVEL", "INFO")},
+    "loggers": {"huey": {"level": "WARNING"}},
+}
