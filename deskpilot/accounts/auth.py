@@ -1,0 +1,47 @@
+"""API authentication: bearer tokens (hashed at rest, scoped) and the pages' session."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import APIKeyCookie, HttpBearer
+
+from deskpilot.accounts.models import ApiToken, User, hash_token
+from deskpilot.core.errors import NotPermitted
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# last_used_at is informational; writing it on every request would turn each read into a write.
+_LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        found = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if found is None:
+            return None
+        if request.method not in SAFE_METHODS and not found.can_write:
+            raise NotPermitted("this API token is read-only")
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at > _LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        return found.user
+
+
+class Session(APIKeyCookie):
+    """The signed-in browser session, for the pages' own calls. Unsafe methods need the CSRF
+    token (APIKeyCookie checks it), so another site cannot act with a visitor's cookie."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = request.user
+        if user.is_authenticated and isinstance(user, User) and user.is_active:
+            return user
+        return None
