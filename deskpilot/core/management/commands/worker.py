@@ -1,0 +1,31 @@
+"""``deskpilot worker``: the job worker, which is Huey's consumer (djhuey's ``run_huey``) with the
+queue configured in settings.HUEY: SqliteHuey in DATA_DIR, or RedisHuey with DESKPILOT_REDIS_URL.
+
+It imports the ``tasks`` module of every installed app before starting (run_huey's autodiscovery),
+so ``tickets.auto_close`` and every other task and timer is known to it. Start as many workers as
+the load needs, on one machine or several (with Redis); tasks are idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from huey.contrib.djhuey.management.commands.run_huey import Command as RunHuey
+
+from deskpilot import cli
+
+
+class Command(RunHuey):
+    help = (
+        "Run a job worker: background jobs and periodic timers (e.g. tickets.auto_close). "
+        "Ctrl-C (SIGINT) finishes running jobs, then stops; SIGTERM stops at once, and "
+        "interrupted jobs run again later."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.HUEY_IMMEDIATE:
+            # With DESKPILOT_JOBS_IMMEDIATE every job runs inside the request that queued it;
+            # a worker would wait forever on a queue nobody writes to.
+            raise cli.usage_error("DESKPILOT_JOBS_IMMEDIATE is on: jobs run inline, so there is nothing to work on")
+        super().handle(*args, **options)
