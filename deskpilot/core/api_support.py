@@ -86,18 +86,34 @@ def encode_cursor(ordering: Ordering, row: Model) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _is_db_int(value: Any) -> bool:
+    # bool is an int subclass; ids beyond 64 bits overflow the database driver.
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
 def decode_cursor(raw: str, ordering: Ordering) -> list[Any]:
     try:
         padded = raw + "=" * (-len(raw) % 4)
         column, descending, values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if column != ordering.column or descending != ordering.descending or len(values) != 2:
             raise ValueError
-        if isinstance(values[0], str) and column.endswith("_at"):
-            values[0] = datetime.datetime.fromisoformat(values[0])
-        int(values[1])
+        # Fix: a cursor is client input. Each value must have the column's type (an aware
+        # datetime, or an int id); before, a tampered cursor such as [null, 1] or [123, 1]
+        # reached the query and raised a 500 instead of a 422.
+        value, last_id = values
+        if column.endswith("_at"):
+            if not isinstance(value, str):
+                raise ValueError
+            value = datetime.datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError
+        elif not _is_db_int(value):
+            raise ValueError
+        if not _is_db_int(last_id):
+            raise ValueError
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("cursor", "is not a cursor from this list (or the sort order changed)") from None
-    return list(values)
+    return [value, last_id]
 
 
 def keyset_page(

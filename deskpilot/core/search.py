@@ -9,6 +9,7 @@ note can never be found, or its existence guessed, by someone who may not read i
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -54,6 +55,14 @@ def _clip(text: str) -> str:
     return text[:_MAX_CHARS_PER_WRITE]
 
 
+def _fold(text: str) -> str:
+    """Clipped text without diacritics ("Café" → "Cafe"). Fix: PostgreSQL's 'simple'
+    configuration keeps accents, so "cafe" did not find "Café" there while SQLite's
+    remove_diacritics did; folding documents and queries the same way makes both agree."""
+    decomposed = unicodedata.normalize("NFKD", _clip(text))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
 class _SqliteFts5:
     def create_schema(self) -> list[str]:
         return [
@@ -96,7 +105,10 @@ class _SqliteFts5:
         negative = " ".join(f"NOT {quoted(t)}" for t in terms if t.negated)
         expression = f"({positive}) {negative}".strip()
         if not include_internal:
-            expression = "{subject public_text} : " + f"({positive}) {negative}".strip()
+            # Fix: the column filter must cover the negations too. "{cols} : (a) NOT b" filters
+            # only (a), so NOT b looked into internal notes, and a customer could learn what a
+            # note says by watching their own ticket drop out of "word -secret".
+            expression = "{subject public_text} : (" + expression + ")"
         # The user's words travel only as a parameter.
         return RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [expression])  # noqa: S611
 
@@ -121,7 +133,7 @@ class _PostgresTsvector:
 
     def replace(self, docs: Iterable[SearchDocument]) -> None:
         c = self._CONFIG
-        rows = [(d.doc_id, _clip(d.subject), _clip(d.public_text), _clip(d.internal_text)) for d in docs]
+        rows = [(d.doc_id, _fold(d.subject), _fold(d.public_text), _fold(d.internal_text)) for d in docs]
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {TABLE}(ticket_id, public_doc, all_doc) SELECT id,"
@@ -135,7 +147,7 @@ class _PostgresTsvector:
     def append(self, doc_id: int, text: str, *, public: bool) -> None:
         c = self._CONFIG
         public_part = f"to_tsvector('{c}', %s)" if public else "''::tsvector"
-        params: list[int | str] = [doc_id, _clip(text), _clip(text)] if public else [doc_id, _clip(text)]
+        params: list[int | str] = [doc_id, _fold(text), _fold(text)] if public else [doc_id, _fold(text)]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {TABLE}(ticket_id, public_doc, all_doc)"
@@ -152,7 +164,9 @@ class _PostgresTsvector:
     def matching_ids(self, terms: list[Term], *, include_internal: bool) -> RawSQL:
         column = "all_doc" if include_internal else "public_doc"
         # websearch_to_tsquery reads the same syntax parse_query accepts: words, "phrases", -word.
-        query = " ".join(("-" if t.negated else "") + (f'"{t.text}"' if " " in t.text else t.text) for t in terms)
+        # Fix: every term is quoted, so a word such as "or" stays a word (unquoted, websearch
+        # reads it as the OR operator, which SQLite does not), and folded like the documents.
+        query = " ".join(("-" if t.negated else "") + '"' + _fold(t.text).replace('"', " ") + '"' for t in terms)
         sql = f"SELECT ticket_id FROM {TABLE} WHERE {column} @@ websearch_to_tsquery('{self._CONFIG}', %s)"
         return RawSQL(sql, [query])  # noqa: S611 - the user's words travel only as a parameter
 
