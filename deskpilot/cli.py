@@ -202,7 +202,15 @@ def _run(command: BaseCommand, name: str, argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``deskpilot <command> [options]`` and return the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        # Ctrl-C (or serve stopping a worker that is still starting up): no traceback.
+        print(file=sys.stderr)
+        return _fail("interrupted", INTERRUPTED)
+
+
+def _main(args: list[str]) -> int:
     if not args:
         print(_help_text(), file=sys.stderr)
         return USAGE_ERROR
@@ -253,9 +261,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # --help and --version exit through argparse; so may a command that calls sys.exit().
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else _fail(str(code), 1))
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return _fail("interrupted", INTERRUPTED)
 
 
 if __name__ == "__main__":  # `python -m deskpilot.cli`, which `serve` uses to start its worker

@@ -8,6 +8,7 @@ the load needs, on one machine or several (with Redis); tasks are idempotent.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +20,8 @@ from deskpilot import cli
 class Command(RunHuey):
     help = (
         "Run a job worker: background jobs and periodic timers (e.g. tickets.auto_close). "
-        "Ctrl-C (SIGINT) finishes running jobs, then stops; SIGTERM stops at once, and "
-        "interrupted jobs run again later."
+        "Ctrl-C (SIGINT) lets running jobs finish, then stops; SIGTERM stops at once, and "
+        "the interrupted jobs run again later."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -28,4 +29,15 @@ class Command(RunHuey):
             # With DESKPILOT_JOBS_IMMEDIATE every job runs inside the request that queued it;
             # a worker would wait forever on a queue nobody writes to.
             raise cli.usage_error("DESKPILOT_JOBS_IMMEDIATE is on: jobs run inline, so there is nothing to work on")
+        huey_logger = logging.getLogger("huey")
+        if not options.get("logfile") and not huey_logger.handlers:
+            # Huey's records already reach the console through settings.LOGGING; without a
+            # handler of its own here, run_huey would add one and print every line twice.
+            huey_logger.addHandler(logging.NullHandler())
+            if options.get("verbose"):
+                huey_logger.setLevel(logging.DEBUG)
+            elif options.get("verbose") is None:
+                # The start-up lines say which queue and which tasks this worker serves; the
+                # per-job lines stay at the settings' WARNING level unless --verbose.
+                logging.getLogger("huey.consumer").setLevel(logging.INFO)
         super().handle(*args, **options)
