@@ -196,7 +196,11 @@ def _run(command: BaseCommand, name: str, argv: list[str]) -> int:
             raise
         return _fail(str(error))
     finally:
-        connections.close_all()
+        # As run_from_argv does, but never a connection inside a transaction someone else
+        # opened (a caller of main() in the same process, such as a test).
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close()
     return 0
 
 
