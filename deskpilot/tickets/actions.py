@@ -504,7 +504,9 @@ def _apply_changes(ticket: Ticket, recorder: _Changes, changes: Mapping[str, Any
     new_tags: list[str] | None = None
     if any(k in changes for k in ("tags", "add_tags", "remove_tags")):
         current = set(_tag_names(ticket))
-        base = set(_clean_tags(changes["tags"])) if "tags" in changes else current
+        # Fix: a copy. ``base = current`` aliased the set, so add_tags/remove_tags changed
+        # "current" too, compared equal, and were silently dropped.
+        base = set(_clean_tags(changes["tags"])) if "tags" in changes else set(current)
         base |= set(_clean_tags(changes.get("add_tags") or ()))
         base -= set(_clean_tags(changes.get("remove_tags") or ()))
         if base != current:
@@ -593,6 +595,9 @@ def add_message(
         public = True
         if status is not None:
             raise InvalidInput("status", "cannot be set by a customer")
+    # Fix: only agents change fields; a collaborator's note could set any status before.
+    if status is not None and who.user is not None and not who.is_agent:
+        raise InvalidInput("status", f"cannot be set by a {who.user.role}")
     at = at or timezone.now()
     _choice("via", via, Via)
     body = _clean_body(body_text, body_html)
@@ -620,6 +625,9 @@ def add_message(
         elif status is not None:
             if status == Status.CLOSED:
                 raise InvalidInput("status", "only solved tickets can be closed")
+            # Fix: the same rule as update_ticket; "reply and set new" undid the agent's work.
+            if status == Status.NEW and locked.status != Status.NEW:
+                raise InvalidInput("status", "a ticket cannot go back to new once someone has acted on it")
             _set_status(locked, recorder, status)
         elif who.is_agent and public and locked.status == Status.NEW:
             _set_status(locked, recorder, Status.OPEN)

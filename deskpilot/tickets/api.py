@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import Query, Router
 
@@ -61,6 +62,8 @@ API_FIELDS = {
     "team": "team_id",
     "requester": "requester_id",
     "organization": "organization_id",
+    # Fix: the action reports invalid followers as "followers"; the API field is follower_ids.
+    "followers": "follower_ids",
 }
 
 
@@ -100,7 +103,10 @@ def _get(model: type[Any], pk: int | None, field: str) -> Any:
 def _people(entries: list[PersonIn], field: str) -> list[Customer]:
     people = []
     for index, entry in enumerate(entries):
-        with api_field_names({"requester.email": f"{field}[{index}].email"}):
+        # Fix: api_field_names renames the head of a field name, so the key is "requester"
+        # (the old "requester.email" key never matched and a bad CC address was reported as
+        # "requester.email", or as "requester_id.email" inside the API_FIELDS block).
+        with api_field_names({"requester": f"{field}[{index}]"}):
             people.append(find_or_create_customer(entry.email, entry.name))
     return people
 
@@ -163,7 +169,11 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpResponse
     user = _user(request)
     permissions.require_can_create(user)
     customer = permissions.customer_of(user)
-    with api_field_names(API_FIELDS):
+    # Fix: one transaction for the whole request. The requester and CC customers are created
+    # before the action validates the rest, so a 422/413 used to leave them behind.
+    with transaction.atomic():
+        # Fix: resolved outside the API_FIELDS renaming, which turned this code's own
+        # "requester" and "requester.email" errors into "requester_id" / "requester_id.email".
         if customer is not None:
             if payload.requester_id not in (None, customer.pk) or (
                 payload.requester is not None and payload.requester.email.lower() != customer.primary_email.lower()
@@ -176,25 +186,27 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpResponse
             requester = find_or_create_customer(payload.requester.email, payload.requester.name)
         else:
             raise InvalidInput("requester", "give requester {email, name} or requester_id")
-        ticket = actions.create_ticket(
-            actor=user,
-            via=Via.API,
-            subject=payload.subject,
-            requester=requester,
-            body_text=payload.body,
-            body_html=payload.body_html,
-            public=payload.public,
-            priority=payload.priority,
-            type=payload.type,
-            channel=payload.channel,
-            status=payload.status,
-            team=_get(Team, payload.team_id, "team_id"),
-            assignee=_get(User, payload.assignee_id, "assignee_id"),
-            tags=payload.tags,
-            ccs=_people(payload.cc, "cc"),
-            custom_fields=payload.custom_fields,
-            attachments=_decode_files(payload.attachments),
-        )
+        ccs = _people(payload.cc, "cc")
+        with api_field_names(API_FIELDS):
+            ticket = actions.create_ticket(
+                actor=user,
+                via=Via.API,
+                subject=payload.subject,
+                requester=requester,
+                body_text=payload.body,
+                body_html=payload.body_html,
+                public=payload.public,
+                priority=payload.priority,
+                type=payload.type,
+                channel=payload.channel,
+                status=payload.status,
+                team=_get(Team, payload.team_id, "team_id"),
+                assignee=_get(User, payload.assignee_id, "assignee_id"),
+                tags=payload.tags,
+                ccs=ccs,
+                custom_fields=payload.custom_fields,
+                attachments=_decode_files(payload.attachments),
+            )
     return _detail_response(request, ticket.pk, status=201)
 
 
@@ -220,7 +232,9 @@ def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn)
     ticket = permissions.get_visible_ticket(user, ticket_id)
     given = payload.model_dump(exclude_unset=True)
     changes: dict[str, Any] = {}
-    with api_field_names(API_FIELDS):
+    # Fix: one transaction, so CC customers created while reading the request are rolled back
+    # when the change is refused (stale If-Match, invalid field).
+    with transaction.atomic(), api_field_names(API_FIELDS):
         for name in ("subject", "status", "priority", "type", "tags", "add_tags", "remove_tags", "custom_fields"):
             if name in given:
                 if given[name] is None and name != "custom_fields":
@@ -283,11 +297,13 @@ def list_events(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> HttpResponse:
     user = _user(request)
     source = permissions.get_visible_ticket(user, ticket_id)
+    # Fix: permission before the target lookup (as split and links do), so a customer or
+    # collaborator gets 403 whatever into_id names, not 422 for a ticket they cannot see.
+    permissions.require_agent(user)
     try:
         target = permissions.get_visible_ticket(user, payload.into_id)
     except NotFound:
         raise InvalidInput("into_id", f"no ticket with id {payload.into_id}") from None
-    permissions.require_agent(user)
     with api_field_names({"target": "into_id", "source": "ticket_id"}):
         actions.merge_tickets(source, target, actor=user, via=Via.API)
     return _detail_response(request, target.pk)

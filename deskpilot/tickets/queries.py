@@ -103,7 +103,10 @@ def filter_tickets(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
     if filters.organization is not None:
         qs = qs.filter(organization_id=filters.organization)
     for tag in filters.tags:
-        qs = qs.filter(Exists(TicketTag.objects.filter(ticket_id=OuterRef("pk"), tag__name=tag.strip().lower())))
+        # Fix: normalised as tags are when stored (actions.clean_tag: "Billing issue" is
+        # billing-issue); lower() alone never found tags written with spaces.
+        name = "-".join(tag.strip().lower().split())
+        qs = qs.filter(Exists(TicketTag.objects.filter(ticket_id=OuterRef("pk"), tag__name=name)))
     for name, lookup in (
         ("created_after", "created_at__gte"),
         ("created_before", "created_at__lt"),
