@@ -43,17 +43,33 @@ def port_is_free(port: int) -> bool:
 
 
 def test_banner_shows_where_and_the_demo_sign_ins():
+    agents = [("agent", f"agent{n}@demo.test", "pw") for n in range(1, 13)]
     lines = serve.banner(
         "http://127.0.0.1:8123/",
         "running (SqliteHuey)",
-        [("admin", "admin@demo.test", "pw-1"), ("agent", "agent1@demo.test", "pw-2")],
+        [
+            ("admin", "admin@demo.test", "pw"),
+            ("manager", "m1@demo.test", "pw"),
+            ("manager", "m2@demo.test", "pw"),
+            *agents,
+        ],
     )
-    text = "\n".join(lines)
-    assert lines[0] == "Deskpilot is ready at http://127.0.0.1:8123/"
-    assert "http://127.0.0.1:8123/admin/" in text
-    assert "job worker: running (SqliteHuey)" in text
-    assert "admin  admin@demo.test   pw-1" in text
-    assert "agent  agent1@demo.test  pw-2" in text
+    assert lines == [
+        "Deskpilot is ready at http://127.0.0.1:8123/",
+        "  admin: http://127.0.0.1:8123/admin/   API documentation: http://127.0.0.1:8123/api/v1/docs",
+        "  job worker: running (SqliteHuey)",
+        "Demo sign-ins (password pw):",
+        "  admin    admin@demo.test",
+        "  manager  m1@demo.test, m2@demo.test",
+        "  agent    agent1@demo.test … agent12@demo.test (12)",
+        "Press Ctrl-C to stop.",
+    ]
+
+
+def test_banner_lists_each_password_when_they_differ():
+    lines = serve.banner("http://h:1/", "x", [("admin", "a@demo.test", "one"), ("agent", "b@demo.test", "two")])
+    assert "  admin  a@demo.test  one" in lines
+    assert "  agent  b@demo.test  two" in lines
 
 
 def test_banner_without_demo_accounts_has_no_sign_in_section():

@@ -128,13 +128,28 @@ def banner(url: str, worker: str, signins: Iterable[tuple[str, str, str]]) -> li
         f"  admin: {url}admin/   API documentation: {url}api/v1/docs",
         f"  job worker: {worker}",
     ]
-    rows = list(signins)
-    if rows:
-        role_width = max(len(role) for role, _, _ in rows)
-        email_width = max(len(email) for _, email, _ in rows)
-        lines.append("Demo sign-ins (role, email, password):")
-        lines += [f"  {role.ljust(role_width)}  {email.ljust(email_width)}  {pw}" for role, email, pw in rows]
+    lines += _signin_lines(list(signins))
     lines.append("Press Ctrl-C to stop.")
+    return lines
+
+
+def _signin_lines(rows: list[tuple[str, str, str]]) -> list[str]:
+    """The demo accounts, one line per role; a demo has a dozen agents, so a long run of one
+    role is shortened to its first and last address."""
+    if not rows:
+        return []
+    passwords = {password for _, _, password in rows}
+    if len(passwords) > 1:  # no shared password: every account with its own
+        width = max(len(role) for role, _, _ in rows)
+        return ["Demo sign-ins:", *(f"  {role.ljust(width)}  {email}  {pw}" for role, email, pw in rows)]
+    by_role: dict[str, list[str]] = {}
+    for role, email, _ in rows:
+        by_role.setdefault(role, []).append(email)
+    width = max(len(role) for role in by_role)
+    lines = [f"Demo sign-ins (password {passwords.pop()}):"]
+    for role, emails in by_role.items():
+        shown = ", ".join(emails) if len(emails) <= 3 else f"{emails[0]} … {emails[-1]} ({len(emails)})"
+        lines.append(f"  {role.ljust(width)}  {shown}")
     return lines
 
 
