@@ -41,6 +41,12 @@ def client_for(role: str) -> tuple[Client, User | None]:
     return client, user
 
 
+def signed_in(role: str) -> tuple[Client, User]:
+    client, user = client_for(role)
+    assert user is not None
+    return client, user
+
+
 def assert_sent_to_login(response) -> None:
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
@@ -181,7 +187,7 @@ def test_manager_sees_admin_accounts_read_only_and_cannot_change_them():
 
 
 def test_manager_cannot_create_an_admin_or_promote_themselves():
-    manager_client, manager = client_for("manager")
+    manager_client, manager = signed_in("manager")
     response = manager_client.post(
         "/admin/accounts/user/add/",
         {"email": "new-admin@example.test", "name": "New", "role": Role.ADMIN, "time_zone": "UTC", "language": "en"},
@@ -219,7 +225,7 @@ def test_admin_creates_users_through_the_action():
 
 
 def test_user_form_reports_the_actions_rules_as_field_errors():
-    admin_client, me = client_for("admin")
+    admin_client, me = signed_in("admin")
     short = admin_client.post(
         "/admin/accounts/user/add/",
         {"email": "x@example.test", "name": "X", "role": "agent", "time_zone": "UTC", "language": "en",
@@ -243,7 +249,7 @@ def test_user_form_reports_the_actions_rules_as_field_errors():
 
 
 def test_changing_own_password_keeps_the_session():
-    admin_client, me = client_for("admin")
+    admin_client, me = signed_in("admin")
     response = admin_client.post(
         f"/admin/accounts/user/{me.pk}/change/",
         _user_form(name=me.name, role=Role.ADMIN, password1="a-brand-new-password", password2="a-brand-new-password"),
