@@ -40,6 +40,14 @@ class Session(APIKeyCookie):
 
     param_name = settings.SESSION_COOKIE_NAME
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Fix: without a session cookie there is no session to protect, so no CSRF check.
+        # Before, every unsafe request with a missing, revoked or mistyped bearer token fell
+        # through to this check and got 403 "CSRF check Failed" instead of 401.
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user
         if user.is_authenticated and isinstance(user, User) and user.is_active:
