@@ -235,7 +235,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for all)"
+            "--host",
+            default=DEFAULT_HOST,
+            help=(
+                f"address to listen on (default {DEFAULT_HOST}); 0.0.0.0 listens on all, and then "
+                "DESKPILOT_ALLOWED_HOSTS must name the addresses people use"
+            ),
         )
         parser.add_argument(
             "--port", type=_port, default=None, help=f"port to listen on (default $PORT, else {DEFAULT_PORT})"
@@ -282,7 +287,7 @@ class Command(BaseCommand):
             worker_state = "not needed (DESKPILOT_JOBS_IMMEDIATE: jobs run inline)"
         else:
             worker_state = f"running ({str(settings.HUEY['huey_class']).rsplit('.', 1)[-1]})"
-        url = f"http://{_bind_address(host, port)}/"
+        url = f"http://{_bind_address(_local_address(host), port)}/"
 
         # Children read PORT too: settings derive BASE_URL (links in emails) from it.
         env = {**os.environ, "PORT": str(port)}
