@@ -158,7 +158,7 @@ def _resolve(name: str, commands: Mapping[str, str]) -> str | None:
     name = ALIASES.get(name, name)
     if name in commands:
         return name
-    # `deskpilot show-migrations` finds showmigrations' neighbour spelling: hyphens for underscores.
+    # Command-line spelling uses hyphens where module names have underscores (`run-huey`).
     underscored = name.replace("-", "_")
     return underscored if underscored in commands else None
 
