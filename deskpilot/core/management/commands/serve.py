@@ -320,7 +320,7 @@ class Command(BaseCommand):
 
     def _start(self, name: str, argv: list[str], env: dict[str, str], stop_signal: signal.Signals) -> _Child:
         # A process group of its own: Ctrl-C on the terminal reaches serve alone, which then stops
-        # each child in the way that lets it finish cleanly, and in a known order.
+        # each child once, with the signal that lets that program finish cleanly.
         process = subprocess.Popen(argv, env=env, process_group=0, preexec_fn=_die_with_parent())  # noqa: S603
         return _Child(name, process, stop_signal)
 
