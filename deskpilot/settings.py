@@ -48,7 +48,9 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("DESKPILOT_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DESKPILOT_CSRF_TRUSTED_ORIGINS", [])
 # The public base URL, used in links inside emails and in the printed sign-in hint.
-BASE_URL = env_str("DESKPILOT_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
+# The port `deskpilot serve` listens on.
+PORT = env_int("PORT", 8000)
+BASE_URL = env_str("DESKPILOT_BASE_URL", f"http://127.0.0.1:{PORT}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -32,7 +32,6 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from deskpilot import cli
-from deskpilot.env import env_int
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -263,7 +262,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
-        port: int = options["port"] or env_int("PORT", DEFAULT_PORT)
+        port: int = options["port"] or settings.PORT
         for flag in ("processes", "threads"):
             if options[flag] < 1:
                 raise cli.usage_error(f"--{flag}: must be at least 1")
