@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from deskpilot.accounts.models import ApiToken, Role, User
+from deskpilot.accounts.models import ApiToken, Role, Team, User
 from deskpilot.customers.models import Customer, CustomerEmail, Organization
-from deskpilot.tickets.models import Message, Priority, Status, Ticket, TicketEvent
+from deskpilot.tickets.models import CustomField, Message, Priority, Status, Tag, Ticket, TicketEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +334,66 @@ def test_customer_addresses_stay_unique_across_customers():
     )
     assert response.status_code == 302
     assert sorted(dana.emails.values_list("address", flat=True)) == ["dana.s@example.test", "dana@example.test"]
+
+
+# --- teams and ticket configuration ---------------------------------------------------------------
+
+
+def _team_form(name: str, lead: User | None, members: list[User]) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": name, "description": "", "lead": lead.pk if lead else "",
+        "teammembership_set-TOTAL_FORMS": str(len(members)), "teammembership_set-INITIAL_FORMS": "0",
+        "teammembership_set-MIN_NUM_FORMS": "0", "teammembership_set-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    for index, member in enumerate(members):
+        data[f"teammembership_set-{index}-user"] = member.pk
+    return data
+
+
+def test_manager_builds_a_team_whose_lead_is_a_member():
+    manager_client, _ = signed_in("manager")
+    lead, agent = factories.user(Role.AGENT), factories.user(Role.AGENT)
+    response = manager_client.post("/admin/accounts/team/add/", _team_form("Billing", lead, [agent]))
+    assert response.status_code == 302
+    team = Team.objects.get(name="Billing")
+    assert set(team.members.all()) == {lead, agent}
+
+    customer = factories.customer_user()
+    refused = manager_client.post("/admin/accounts/team/add/", _team_form("Escalations", None, [customer]))
+    assert refused.status_code == 200
+    assert not Team.objects.filter(name="Escalations").exists()
+    clash = manager_client.post("/admin/accounts/team/add/", _team_form("BILLING", None, []))
+    assert "name" in clash.context["adminform"].form.errors
+
+
+def test_custom_fields_and_tags_are_configured_in_the_admin():
+    admin_client, _ = signed_in("admin")
+    form = {
+        "key": "plan",
+        "label": "Plan",
+        "kind": "dropdown",
+        "choices": "Free\nPro\n",
+        "position": "1",
+        "active": "on",
+    }
+    assert admin_client.post("/admin/tickets/customfield/add/", form).status_code == 302
+    field = CustomField.objects.get(key="plan")
+    assert field.choices == ["Free", "Pro"]
+    empty = admin_client.post("/admin/tickets/customfield/add/", {**form, "key": "tier", "choices": ""})
+    assert "choices" in empty.context["adminform"].form.errors
+    page = admin_client.get(f"/admin/tickets/customfield/{field.pk}/change/").content.decode()
+    assert 'name="key"' not in page  # values are stored under the key: it never changes
+
+    assert admin_client.post("/admin/tickets/tag/add/", {"name": "Billing issue"}).status_code == 302
+    assert Tag.objects.filter(name="billing-issue").exists()
+    tag = Tag.objects.get(name="billing-issue")
+    assert admin_client.post(f"/admin/tickets/tag/{tag.pk}/change/", {"name": "other"}).status_code == 403
+    assert admin_client.post(f"/admin/tickets/tag/{tag.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_customers_are_found_by_email():
+    admin_client, _ = signed_in("admin")
+    dana = factories.customer(email="dana.scully@northwind.test", name="Dana Scully")
+    factories.customer(email="walter@globex.test", name="Walter Bishop")
+    found = admin_client.get("/admin/customers/customer/", {"q": "northwind"}).context["cl"].result_list
+    assert [c.pk for c in found] == [dana.pk]
