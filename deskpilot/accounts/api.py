@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field
 
 from deskpilot.accounts import actions
 from deskpilot.accounts.models import AGENT_ROLES, Role, Team, User
-from deskpilot.core.api_support import DEFAULT_PAGE_SIZE, ErrorOut, Ordering, keyset_page
+from deskpilot.core.api_support import DEFAULT_PAGE_SIZE, ErrorOut, Ordering, api_field_names, keyset_page
 from deskpilot.core.errors import InvalidInput, NotFound, NotPermitted
 
 user_router = Router(tags=["users"])
@@ -162,6 +162,10 @@ def update_user(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> di
     return _user_out(User.objects.prefetch_related("teams").get(pk=user.pk))
 
 
+# Fix: the actions report "lead" and "members"; the API's fields are lead_id and member_ids.
+_TEAM_FIELDS = {"lead": "lead_id", "members": "member_ids"}
+
+
 def _team_out(team: Team) -> dict[str, Any]:
     return {
         "id": team.pk,
@@ -193,13 +197,14 @@ def get_team(request: HttpRequest, team_id: int) -> dict[str, Any]:
 @team_router.post("", response={201: TeamOut, **ERRORS}, summary="Create a team (admins and managers)")
 def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, dict[str, Any]]:
     lead = _users([payload.lead_id], "lead_id")[0] if payload.lead_id is not None else None
-    team = actions.create_team(
-        actor=_user(request),
-        name=payload.name,
-        description=payload.description,
-        lead=lead,
-        members=_users(payload.member_ids, "member_ids"),
-    )
+    with api_field_names(_TEAM_FIELDS):
+        team = actions.create_team(
+            actor=_user(request),
+            name=payload.name,
+            description=payload.description,
+            lead=lead,
+            members=_users(payload.member_ids, "member_ids"),
+        )
     return 201, _team_out(Team.objects.prefetch_related("members").get(pk=team.pk))
 
 
@@ -224,5 +229,6 @@ def update_team(request: HttpRequest, team_id: int, payload: TeamUpdateIn) -> di
         if given["member_ids"] is None:
             raise InvalidInput("member_ids", "must not be null")
         changes["members"] = _users(given["member_ids"], "member_ids")
-    actions.update_team(team, actor=actor, **changes)
+    with api_field_names(_TEAM_FIELDS):
+        actions.update_team(team, actor=actor, **changes)
     return _team_out(Team.objects.prefetch_related("members").get(pk=team.pk))
