@@ -235,6 +235,8 @@ class UserAdmin(ActionAdminMixin):
     # Ordered by the unique (indexed) email: the table holds every customer who ever signed in.
     ordering = ("email",)
     show_full_result_count = False
+    # Facet counts would scan every account once per filter option.
+    show_facets = admin.ShowFacets.NEVER
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The address is typed once, when the account is created.
@@ -349,6 +351,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ("key_prefix", "name", "user__email")
     ordering = ("-id",)
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     # key_hash is deliberately absent from every list here.
     fields = ("key_prefix", "name", "user", "scope", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields

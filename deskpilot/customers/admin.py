@@ -166,6 +166,7 @@ class CustomerAdmin(admin.ModelAdmin):
     # The id is indexed; the name is not, and customers number in the hundreds of thousands.
     ordering = ("-id",)
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     autocomplete_fields = ("organization",)
     # The sign-in account is linked when it is created (accounts.actions.create_user); linking
     # another one here could hand a customer's tickets to a staff account.

@@ -104,6 +104,8 @@ class TicketAdmin(_ReadOnly, admin.ModelAdmin):
     # would sort every ticket.
     sortable_by = ("number", "status", "priority", "updated")
     show_full_result_count = False
+    # "Show counts" would count every ticket once per filter option.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     # Searched through the full-text index (get_search_results); the field only turns the box on.
     search_fields = ("subject",)
