@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from deskpilot.accounts.models import User
 from deskpilot.core import search
@@ -158,9 +158,12 @@ def ticket_detail(user: User, ticket_id: int) -> TicketDetail:
         qs = qs.prefetch_related("followers")
     ticket = permissions.get_visible_ticket(user, ticket_id, qs)
     messages = ticket_messages(ticket, show_internal=show_internal)
+    # Fix: one query with both ends joined. OR-ing two querysets kept only the first one's
+    # select_related, so every incoming link cost a query for its source ticket (N+1).
     links = list(
-        TicketLink.objects.filter(source=ticket).select_related("target")
-        | TicketLink.objects.filter(target=ticket).select_related("source")
+        TicketLink.objects.filter(Q(source=ticket) | Q(target=ticket))
+        .select_related("source", "target")
+        .order_by("created_at", "id")
     )
     return TicketDetail(ticket=ticket, messages=messages, links=links, show_internal=show_internal)
 
