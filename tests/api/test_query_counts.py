@@ -88,10 +88,11 @@ def test_ticket_detail(messages: int, django_assert_num_queries: Any) -> None:
     collaborator = factories.user(Role.COLLABORATOR)
     ticket = factories.ticket(actor=agent, tags=["a", "b"], ccs=[factories.customer(), factories.customer()])
     actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [agent, collaborator]})
+    authors: list[actions.Actor] = [agent, collaborator, ticket.requester]
     for i in range(messages - 1):
         actions.add_message(
             ticket,
-            actor=[agent, collaborator, ticket.requester][i % 3],
+            actor=authors[i % 3],
             via=Via.WEB,
             body_text=f"message {i}",
             public=i % 3 != 1,
