@@ -18,6 +18,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -96,8 +97,11 @@ class ActionAdminMixin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        actor = request.user if isinstance(request.user, User) else None
-        return type(form.__name__, (form,), {"actor": actor})
+        if not isinstance(request.user, User):
+            # An action run without an actor is the server operator's command line, with every
+            # right; the admin must never fall back to that.
+            raise PermissionDenied
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         # The action writes later, in save_model (after inline formsets are known to be valid).
