@@ -1,0 +1,257 @@
+"""Writing the simulated rows fast: numbered by us, inserted in bulk, one transaction per batch.
+
+The rows carry their own ids, so messages, events and search documents can refer to each other
+before anything is written. Ids continue from the highest id the table ever had (the row maximum
+or the id sequence, whichever is ahead), so a rerun appends and ticket numbers are never reused.
+Each batch first checks, inside its transaction, that nobody else took those ids since the run
+began; PostgreSQL's sequences are moved past the batch so later normal inserts work.
+
+SQLite gets ``executemany`` on the raw connection (Django's cursor wrapper adds per-row work);
+PostgreSQL gets ``COPY``, its bulk-load path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+
+from deskpilot.core import search
+from deskpilot.customers.models import Customer, CustomerEmail, Organization
+from deskpilot.demo.simulate import Batch, TimeFormat
+from deskpilot.tickets.models import Message, Ticket, TicketEvent, TicketTag
+
+# Field names (attnames) in the order the simulation writes them.
+COLUMNS: dict[str, tuple[type[Model], tuple[str, ...]]] = {
+    "ticket": (
+        Ticket,
+        (
+            "id",
+            "subject",
+            "status",
+            "priority",
+            "type",
+            "channel",
+            "custom_fields",
+            "created_at",
+            "updated_at",
+            "solved_at",
+            "closed_at",
+            "version",
+            "assignee_id",
+            "organization_id",
+            "requester_id",
+            "team_id",
+        ),
+    ),
+    "message": (
+        Message,
+        (
+            "id",
+            "ticket_id",
+            "author_user_id",
+            "author_customer_id",
+            "public",
+            "body_text",
+            "body_html",
+            "via",
+            "created_at",
+        ),
+    ),
+    "event": (
+        TicketEvent,
+        (
+            "id",
+            "ticket_id",
+            "field",
+            "old",
+            "new",
+            "actor_user_id",
+            "actor_customer_id",
+            "via",
+            "message_id",
+            "created_at",
+        ),
+    ),
+    "ticket_tag": (TicketTag, ("id", "ticket_id", "tag_id")),
+    "cc": (Ticket.ccs.through, ("id", "ticket_id", "customer_id")),
+    "organization": (Organization, ("id", "name", "domains", "tier", "notes", "shared_tickets", "created_at")),
+    "customer": (
+        Customer,
+        ("id", "name", "tier", "time_zone", "language", "notes", "created_at", "user_id", "organization_id"),
+    ),
+    "customer_email": (CustomerEmail, ("id", "customer_id", "address", "is_primary", "created_at")),
+}
+# Page cache for the load connection (KiB): the ticket, message and event indexes of a million
+# tickets are a few hundred megabytes, and the machine has memory to spare for a one-off load.
+BULK_CACHE_KIB = 512 * 1024
+TICKET_TABLES = ("ticket", "message", "event", "ticket_tag", "cc")
+PEOPLE_TABLES = ("organization", "customer", "customer_email")
+
+
+class IdsTaken(Exception):
+    """Another process wrote rows into the id range this run had planned to use."""
+
+
+def _table(key: str) -> str:
+    return COLUMNS[key][0]._meta.db_table
+
+
+def _column_names(key: str) -> list[str]:
+    model, names = COLUMNS[key]
+    columns = []
+    for name in names:
+        field = model._meta.get_field(name if name == "id" else name.removesuffix("_id"))
+        assert isinstance(field, Field)
+        assert field.column is not None
+        columns.append(field.column)
+    return columns
+
+
+class Writer:
+    """Bulk inserts for the current database connection (SQLite or PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self.vendor = connection.vendor
+        if self.vendor not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"demo data cannot be written to {self.vendor}")
+        self.postgres = self.vendor == "postgresql"
+        # SQLite keeps Django datetimes as naive UTC text; PostgreSQL needs the offset.
+        self.time_format = TimeFormat("+00:00" if self.postgres else "")
+        self._sql: dict[str, str] = {}
+        self._sequences: dict[str, str] = {}
+
+    # --- ids -----------------------------------------------------------------------------------
+
+    def _high_water(self, key: str) -> int:
+        """The highest id the table has used: its largest row id, or the sequence if ahead."""
+        table = _table(key)
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT MAX("id") FROM "{table}"')
+            highest = cursor.fetchone()[0] or 0
+            if self.postgres:
+                cursor.execute(f"SELECT last_value, is_called FROM {self._sequence(key)}")
+                last_value, is_called = cursor.fetchone()
+                used = last_value if is_called else last_value - 1
+            else:
+                # AUTOINCREMENT tables remember their largest id ever in sqlite_sequence.
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+                row = cursor.fetchone()
+                used = row[0] if row else 0
+        return max(int(highest), int(used))
+
+    def _sequence(self, key: str) -> str:
+        if key not in self._sequences:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{_table(key)}"'])
+                self._sequences[key] = cursor.fetchone()[0]
+        return self._sequences[key]
+
+    def next_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        return {key: self._high_water(key) + 1 for key in keys}
+
+    def lock(self, keys: Sequence[str]) -> None:
+        """On PostgreSQL, keep other writers out of these tables until the batch commits (readers
+        are not blocked). SQLite's IMMEDIATE transaction already holds the database's write lock."""
+        if self.postgres:
+            tables = ", ".join(f'"{_table(k)}"' for k in keys)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+
+    def check_free(self, first_ids: dict[str, int]) -> None:
+        for key, first in first_ids.items():
+            if self._high_water(key) >= first:
+                raise IdsTaken(
+                    f"another process added rows to {_table(key)} while demo data was being written; "
+                    "the batches written so far are complete, run the command again to add more"
+                )
+
+    def advance_sequences(self, last_ids: dict[str, int]) -> None:
+        """Move PostgreSQL sequences past the ids just written, so the next normal insert gets a
+        fresh id (as ``sqlsequencereset`` would). SQLite's sqlite_sequence follows by itself."""
+        if not self.postgres:
+            return
+        with connection.cursor() as cursor:
+            for key, last in last_ids.items():
+                cursor.execute(f"SELECT setval('{self._sequence(key)}', %s, true)", [last])
+
+    # --- rows ----------------------------------------------------------------------------------
+
+    def insert(self, key: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        columns = _column_names(key)
+        table = _table(key)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        if self.postgres:
+            with connection.cursor() as cursor, cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = self._sql.get(key)
+        if sql is None:
+            marks = ", ".join("?" for _ in columns)
+            sql = self._sql[key] = f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})'
+        connection.ensure_connection()
+        raw = connection.connection
+        assert raw is not None
+        raw.executemany(sql, rows)
+
+    def write_batch(self, batch: Batch) -> None:
+        """All rows of one simulated batch and their search documents. Call inside a transaction."""
+        self.lock(TICKET_TABLES)
+        self.check_free(batch.first_ids)
+        self.insert("ticket", batch.tickets)
+        self.insert("message", batch.messages)
+        self.insert("event", batch.events)
+        self.insert("ticket_tag", batch.ticket_tags)
+        self.insert("cc", batch.ccs)
+        search.backend().replace(search.SearchDocument(*doc) for doc in batch.documents)
+        last_ids = {}
+        for key, rows in (("ticket", batch.tickets), ("message", batch.messages), ("event", batch.events),
+                          ("ticket_tag", batch.ticket_tags), ("cc", batch.ccs)):  # fmt: skip
+            if rows:
+                last_ids[key] = rows[-1][0]
+        self.advance_sequences(last_ids)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Connection settings for a long load, restored afterwards (SQLite only).
+
+        Foreign-key checks are off because every id written was just read from, or numbered
+        after, the rows it points to; they cost a parent lookup per reference, a fifth of the
+        insert time. A larger page cache keeps the indexes that grow in random order (by
+        customer, by update time) in memory between batches."""
+        if self.postgres:
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys")
+            foreign_keys = cursor.fetchone()[0]
+            cursor.execute("PRAGMA cache_size")
+            cache_size = cursor.fetchone()[0]
+            # Only outside a transaction does SQLite accept a change of foreign_keys.
+            if connection.in_atomic_block:
+                foreign_keys = None
+            else:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+            cursor.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                if foreign_keys is not None:
+                    cursor.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+                cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
+
+    def finish(self) -> None:
+        """Refresh the query planner's statistics after a large load."""
+        with connection.cursor() as cursor:
+            if self.postgres:
+                for key in (*TICKET_TABLES, *PEOPLE_TABLES):
+                    cursor.execute(f'ANALYZE "{_table(key)}"')
+            else:
+                cursor.execute("PRAGMA optimize")
