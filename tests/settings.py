@@ -14,7 +14,7 @@ if "DESKPILOT_DATA_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 os.environ.setdefault("DESKPILOT_JOBS_IMMEDIATE", "true")
 
-from deskpilot.settings import *  # noqa: E402, F403
+from deskpilot.settings import *  # noqa: F403
 
 # Hashing a password properly takes ~0.3 s by design; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
