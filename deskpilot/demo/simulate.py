@@ -356,10 +356,8 @@ class Simulator:
         ids = self.next_ids
         for table in ("ticket", "message", "event", "ticket_tag", "cc"):
             out.first_ids[table] = ids[table]
-        desk = self.desk
-        requesters = self.rng.choices(range(len(desk.customer_ids)), cum_weights=desk.customer_weights, k=len(arrivals))
-        for t0, who in zip(arrivals, requesters, strict=True):
-            self._ticket(out, t0, who)
+        for t0 in arrivals:
+            self._ticket(out, t0)
         for table, first in list(out.first_ids.items()):
             if ids[table] == first:
                 del out.first_ids[table]
@@ -390,7 +388,7 @@ class Simulator:
             return f"{self.rng.getrandbits(40):010x}"
         raise KeyError(key)
 
-    def _ticket(self, out: Batch, t0: int, who: int) -> None:
+    def _ticket(self, out: Batch, t0: int) -> None:
         # One long function on purpose: a ticket's life, told in order, with its state in locals
         # (closures and locals are the fastest Python has, and this runs a million times).
         rng = self.rng
@@ -405,7 +403,10 @@ class Simulator:
         fmt = self.fmt
         ids = self.next_ids
 
-        # --- what and how it arrives
+        # --- who writes, about what, and how. Everything is drawn per ticket, in order, so the
+        # data depend on the seed alone, not on the batch size.
+        weights = desk.customer_weights
+        who = bisect(weights, rand() * weights[-1])
         if t0 - t0 % HOUR in self.outage_hours and rand() < 0.7:
             topic: Topic = self.outage_topic
         else:
