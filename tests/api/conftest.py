@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,22 @@ from deskpilot.accounts.models import Role, TokenScope, User
 from tests import factories
 
 PREFIX = "/api/v1"
+_shared: list[Client] = []
+
+
+def shared_client() -> Client:
+    """One test client for all bearer-token callers: a new Client builds the middleware chain
+    again, and WhiteNoise then rescans every static file (about a quarter of a second)."""
+    if not _shared:
+        _shared.append(Client())
+    return _shared[0]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cookies() -> Iterator[None]:
+    yield
+    if _shared:
+        _shared[0].cookies.clear()
 
 
 class Api:
@@ -22,7 +38,7 @@ class Api:
     def __init__(self, token: str | None, *, user: User | None = None, client: Client | None = None) -> None:
         self.token = token
         self.user = user
-        self.client = client or Client()
+        self.client = client or shared_client()
 
     def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
         result = {"Authorization": f"Bearer {self.token}"} if self.token else {}
