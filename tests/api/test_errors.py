@@ -347,3 +347,27 @@ def test_late_failure_on_reply_writes_nothing(agent_api: Api) -> None:
     )
     assert response.status_code == 422
     assert snapshot() == before
+
+
+def test_a_body_over_the_servers_limit_is_413(agent_api: Api, settings: Any, unchanged: None) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = agent_api.post("/tickets", new_ticket(body="x" * 2000))
+    assert response.status_code == 413
+    assert set(errors_of(response)) == {"body"}
+
+
+def test_a_new_ticket_cannot_start_closed(agent_api: Api, unchanged: None) -> None:
+    response = agent_api.post("/tickets", new_ticket(status="closed"))
+    assert response.status_code == 422
+    assert set(errors_of(response)) == {"status"}
+
+
+@pytest.mark.parametrize("path", ["/tickets", "/customers", "/organizations", "/users", "/teams"])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"), ({"cursor": "%%%"}, "cursor")],
+)
+def test_every_list_checks_limit_and_cursor(agent_api: Api, path: str, params: dict[str, Any], field: str) -> None:
+    response = agent_api.get(path, params)
+    assert response.status_code == 422, response.content
+    assert set(errors_of(response)) == {field}
