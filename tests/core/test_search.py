@@ -128,6 +128,22 @@ def test_negating_an_internal_word_reveals_nothing_to_customers(corpus: dict[str
     assert find("invoice -zebrafinance") == set()
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "internal_text:zebrafinance",
+        "{internal_text}: zebrafinance",
+        "internal_text : zebrafinance",
+        '"internal_text" : "zebrafinance"',
+        "zebrafinance OR invoice",
+        "NOT invoice zebrafinance",
+        "all_doc zebrafinance",
+    ],
+)
+def test_engine_syntax_cannot_reach_internal_text(corpus: dict[str, Ticket], query: str) -> None:
+    assert find(query, internal=False) == set()
+
+
 def test_new_messages_and_subject_changes_are_indexed(corpus: dict[str, Ticket]) -> None:
     agent = factories.user(Role.AGENT)
     ticket = corpus["invoice"]
