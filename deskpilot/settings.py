@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Serves the API docs page (Swagger UI) from its bundled static files: no CDN needed.
+    "ninja",
     "huey.contrib.djhuey",
     "deskpilot.core",
     "deskpilot.accounts",
