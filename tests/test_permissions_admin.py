@@ -395,5 +395,7 @@ def test_customers_are_found_by_email():
     admin_client, _ = signed_in("admin")
     dana = factories.customer(email="dana.scully@northwind.test", name="Dana Scully")
     factories.customer(email="walter@globex.test", name="Walter Bishop")
-    found = admin_client.get("/admin/customers/customer/", {"q": "northwind"}).context["cl"].result_list
-    assert [c.pk for c in found] == [dana.pk]
+    for term in ("northwind", "Scully", "DANA.SCULLY@Northwind.test"):
+        found = admin_client.get("/admin/customers/customer/", {"q": term}).context["cl"].result_list
+        assert [c.pk for c in found] == [dana.pk], term
+    assert not admin_client.get("/admin/customers/customer/", {"q": "dana@northwind.test"}).context["cl"].result_list
