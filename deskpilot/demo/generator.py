@@ -19,8 +19,8 @@ import random
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -83,7 +83,7 @@ def _no_cyclic_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _simulated_elsewhere(simulator: Simulator, slices: list[list[int]]) -> Iterator[Batch]:
+def _simulated_elsewhere(simulator: Simulator, slices: list[list[int]]) -> Generator[Batch, None, None]:
     """The simulated batches, made by a helper process (``demo.helper``) while this one writes,
     so both cores work. The helper gets the simulator with its RNG state and stays about one batch
     ahead; it is stopped when this generator is closed (Ctrl-C, an error while writing)."""
@@ -287,8 +287,11 @@ def generate(
     slices = [arrivals.times[i : i + batch_size] for i in range(0, tickets, batch_size)]
     if parallel is None:
         parallel = tickets >= PARALLEL_FROM
+    batches: Generator[Batch, None, None]
     batches = _simulated_elsewhere(simulator, slices) if parallel else (simulator.batch(s) for s in slices)
-    with writer.bulk_load(), _no_cyclic_gc():
+    # closing(): stop the helper process at once on Ctrl-C or an error, not whenever the
+    # generator happens to be collected.
+    with writer.bulk_load(), _no_cyclic_gc(), closing(batches):
         for batch in batches:
             with transaction.atomic():
                 writer.write_batch(batch)

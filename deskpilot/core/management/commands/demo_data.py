@@ -73,6 +73,7 @@ class RichProgress(generator.Progress):
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._end_stage()
         self.bar.stop()
 
     def _end_stage(self) -> None:
