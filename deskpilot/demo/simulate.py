@@ -432,6 +432,15 @@ class Simulator:
             product=vocab.PRODUCT,
         )
         subject = pick(topic.subjects).format_map(slots)
+        r = rand()
+        if r < 0.06:
+            subject = subject.lower()  # people type subjects in a hurry
+        elif r < 0.09 and channel == "email":
+            subject = "Fwd: " + subject
+        elif r < 0.11 and channel == "email":
+            subject = "Re: " + subject  # a reply to an old notification, arriving as a new ticket
+        elif r < 0.13:
+            subject = f"{subject} ({slots['company']})" if org is not None else subject
 
         tid = ids["ticket"]
         ids["ticket"] = tid + 1
@@ -690,9 +699,10 @@ class Simulator:
                 assert solved_at is not None
                 close_at = solved_at + self.close_after + int(rand() * HOUR)  # the hourly auto-close job
                 r = rand()
-                if r < 0.07 or (r < 0.22 and not reopened_thanks):
+                # Reopen rates of real desks: a few "still broken", more "thank you" replies.
+                if r < 0.05 or (r < 0.14 and not reopened_thanks):
                     # A customer reply reopens a solved ticket (DOMAIN.md), "thanks" included.
-                    broken = r < 0.07
+                    broken = r < 0.05
                     reply_at = self._customer_time(t, 20 if broken else 1)
                     if reply_at < close_at:
                         if reply_at > now:
