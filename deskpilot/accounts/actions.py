@@ -20,6 +20,8 @@ from deskpilot.customers.actions import (
     find_or_create_customer,
 )
 
+TOKEN_NAME_MAX = 100
+
 
 def _clean_role(role: Any) -> str:
     allowed = [r.value for r in Role]
@@ -184,6 +186,8 @@ def issue_token(user: User, *, name: str = "", scope: str = TokenScope.READ_WRIT
     allowed = [s.value for s in TokenScope]
     if scope not in allowed:
         raise InvalidInput("scope", f"{scope!r} is not one of: {', '.join(allowed)}")
+    if len(name) > TOKEN_NAME_MAX:
+        raise InvalidInput("name", f"must be at most {TOKEN_NAME_MAX} characters")
     if not user.is_active:
         raise InvalidInput("user", f"{user.email} is deactivated")
     return ApiToken.issue(user, name=name, scope=scope)

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from deskpilot.accounts import actions
@@ -142,9 +142,9 @@ def get_user(request: HttpRequest, user_id: int) -> dict[str, Any]:
 
 
 @user_router.post("", response={201: UserOut, **ERRORS}, summary="Create a user (admins and managers)")
-def create_user(request: HttpRequest, payload: UserIn) -> tuple[int, dict[str, Any]]:
+def create_user(request: HttpRequest, payload: UserIn) -> Status[dict[str, Any]]:
     user = actions.create_user(actor=_user(request), **payload.model_dump())
-    return 201, _user_out(User.objects.prefetch_related("teams").get(pk=user.pk))
+    return Status(201, _user_out(User.objects.prefetch_related("teams").get(pk=user.pk)))
 
 
 @user_router.patch("/{user_id}", response={200: UserOut, **ERRORS}, summary="Change a user (admins and managers)")
@@ -195,7 +195,7 @@ def get_team(request: HttpRequest, team_id: int) -> dict[str, Any]:
 
 
 @team_router.post("", response={201: TeamOut, **ERRORS}, summary="Create a team (admins and managers)")
-def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, dict[str, Any]]:
+def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]:
     lead = _users([payload.lead_id], "lead_id")[0] if payload.lead_id is not None else None
     with api_field_names(_TEAM_FIELDS):
         team = actions.create_team(
@@ -205,7 +205,7 @@ def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, dict[str, A
             lead=lead,
             members=_users(payload.member_ids, "member_ids"),
         )
-    return 201, _team_out(Team.objects.prefetch_related("members").get(pk=team.pk))
+    return Status(201, _team_out(Team.objects.prefetch_related("members").get(pk=team.pk)))
 
 
 @team_router.patch("/{team_id}", response={200: TeamOut, **ERRORS}, summary="Change a team (admins and managers)")

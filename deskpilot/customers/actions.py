@@ -15,6 +15,8 @@ from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer, CustomerEmail, Organization, Tier
 
 NAME_MAX = 200
+# What an address column holds (RFC 5321 limits a forward path to 254 characters).
+EMAIL_MAX = 254
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +32,8 @@ def clean_email(value: Any, field: str = "email") -> str:
         validate_email(address)
     except ValidationError:
         raise InvalidInput(field, f"{address!r} is not a valid email address") from None
+    if len(address) > EMAIL_MAX:
+        raise InvalidInput(field, f"must be at most {EMAIL_MAX} characters")
     local, _, domain = address.rpartition("@")
     # The domain is case-insensitive; the local part is kept as written but matched case-insensitively.
     return f"{local}@{domain.lower()}"

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from deskpilot.accounts.models import AGENT_ROLES, Role, User
@@ -164,7 +164,7 @@ def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 
 
 @customer_router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
-def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dict[str, Any]]:
+def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[str, Any]]:
     _require_agent(_user(request))
     customer = actions.create_customer(
         name=payload.name,
@@ -175,7 +175,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dic
         notes=payload.notes,
         tier=payload.tier,
     )
-    return 201, _customer_out(_customers().get(pk=customer.pk))
+    return Status(201, _customer_out(_customers().get(pk=customer.pk)))
 
 
 @customer_router.patch("/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Change a customer")
@@ -233,10 +233,10 @@ def get_organization(request: HttpRequest, organization_id: int) -> dict[str, An
 
 
 @organization_router.post("", response={201: OrganizationOut, **ERRORS}, summary="Create an organization")
-def create_organization(request: HttpRequest, payload: OrganizationIn) -> tuple[int, dict[str, Any]]:
+def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status[dict[str, Any]]:
     _require_manager(_user(request))
     org = actions.create_organization(**payload.model_dump())
-    return 201, _org_out(org)
+    return Status(201, _org_out(org))
 
 
 @organization_router.patch("/{organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Change one")

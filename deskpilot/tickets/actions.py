@@ -309,7 +309,8 @@ def create_ticket(
         for name, value in forbidden.items():
             if value:
                 raise InvalidInput(name, "cannot be set by a customer")
-        public = True
+        if not public:
+            raise InvalidInput("public", "a customer's message is always public")
     status = _choice("status", status or (Status.OPEN if assignee else Status.NEW), Status)
     if status == Status.CLOSED:
         raise InvalidInput("status", "a new ticket cannot be closed")
@@ -624,7 +625,7 @@ def add_message(
             _set_status(locked, recorder, Status.OPEN)
         elif status is not None:
             if status == Status.CLOSED:
-                raise InvalidInput("status", "only solved tickets can be closed")
+                raise InvalidInput("status", "a reply cannot close a ticket: solve it, and it closes on its own")
             # Fix: the same rule as update_ticket; "reply and set new" undid the agent's work.
             if status == Status.NEW and locked.status != Status.NEW:
                 raise InvalidInput("status", "a ticket cannot go back to new once someone has acted on it")

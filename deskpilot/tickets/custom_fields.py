@@ -38,7 +38,8 @@ def _clean_value(field: CustomField, value: Any) -> Any:
         except ValueError:
             raise ValueError("must be a date written YYYY-MM-DD") from None
     if kind == FieldKind.DROPDOWN:
-        if value not in field.choices:
+        # Compared with types, so that true does not pass for a choice of 1 (True == 1 in Python).
+        if not any(type(value) is type(choice) and value == choice for choice in field.choices):
             raise ValueError("must be one of: " + ", ".join(map(str, field.choices)))
         return value
     if kind == FieldKind.CHECKBOX:

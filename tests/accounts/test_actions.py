@@ -259,3 +259,10 @@ def test_issue_and_revoke_token() -> None:
     with pytest.raises(InvalidInput) as error:
         actions.issue_token(agent, scope="everything")
     assert set(error.value.errors) == {"scope"}
+
+
+def test_token_name_longer_than_the_column_is_refused() -> None:
+    owner = factories.user()
+    with pytest.raises(InvalidInput) as error:
+        actions.issue_token(owner, name="x" * 101)
+    assert set(error.value.errors) == {"name"}

@@ -208,3 +208,10 @@ def test_update_organization() -> None:
         assert set(error.value.errors) == {field}
     actions.update_organization(org, name="MINE")  # its own name in another case is fine
     assert Organization.objects.get(pk=org.pk).name == "MINE"
+
+
+def test_email_longer_than_the_column_is_refused() -> None:
+    address = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"
+    with pytest.raises(InvalidInput) as error:
+        actions.find_or_create_customer(address)
+    assert "requester.email" in error.value.errors

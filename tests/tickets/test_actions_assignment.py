@@ -149,7 +149,10 @@ def test_customers_open_tickets_only_for_themselves() -> None:
 
 def test_customers_first_message_is_always_public() -> None:
     account = factories.customer_user()
-    ticket = factories.ticket(requester=account.customer, actor=account, public=False)
+    with pytest.raises(InvalidInput) as error:
+        factories.ticket(requester=account.customer, actor=account, public=False)
+    assert set(error.value.errors) == {"public"}
+    ticket = factories.ticket(requester=account.customer, actor=account)
     assert ticket.messages.get().public is True
 
 

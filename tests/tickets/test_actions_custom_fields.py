@@ -154,3 +154,11 @@ def test_invalid_custom_field_on_update_writes_nothing(fields: None) -> None:
     with pytest.raises(InvalidInput) as error:
         actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"custom_fields": ["not", "a", "dict"]})
     assert set(error.value.errors) == {"custom_fields"}
+
+
+def test_dropdown_compares_types_so_true_is_not_the_choice_1() -> None:
+    CustomField.objects.create(key="seats", label="Seats", kind="dropdown", choices=[1, 5, 10])
+    with pytest.raises(InvalidInput) as error:
+        factories.ticket(custom_fields={"seats": True})
+    assert set(error.value.errors) == {"custom_fields.seats"}
+    assert factories.ticket(custom_fields={"seats": 5}).custom_fields == {"seats": 5}
