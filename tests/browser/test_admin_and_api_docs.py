@@ -191,7 +191,7 @@ def test_api_docs_render_offline(page):
     # django-ninja serves Swagger UI from its bundled static files only when "ninja" is an
     # installed app; otherwise the page loads it from a CDN, which the page fixture blocks.
     page.goto("/api/v1/docs")
-    title = page.wait_for_selector(".swagger-ui .info .title", timeout=5_000)
+    title = page.wait_for_selector(".swagger-ui .info .title")
     assert title is not None
     assert "Deskpilot API" in title.inner_text()
     # The operations are listed from the OpenAPI document generated from the code.
