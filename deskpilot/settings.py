@@ -167,6 +167,14 @@ SIGNIN_MAX_FAILURES = env_int("DESKPILOT_SIGNIN_MAX_FAILURES", 5)
 SIGNIN_WINDOW_SECONDS = env_int("DESKPILOT_SIGNIN_WINDOW_SECONDS", 900)
 LOGIN_URL = "/admin/login/"
 
+# How many reverse proxies in front of Deskpilot append to X-Forwarded-For. 0 (the default) means
+# clients connect directly and REMOTE_ADDR is their address; with N proxies the client is the Nth
+# address from the right (anything further left is what the client itself claimed). It also makes
+# Django trust the proxy's X-Forwarded-Proto for HTTPS.
+PROXY_COUNT = env_int("DESKPILOT_PROXY_COUNT", 0)
+if PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DESKPILOT_SECURE_COOKIES", False)
@@ -184,9 +192,10 @@ ATTACHMENT_DIR = DATA_DIR / "attachments"
 MESSAGE_MAX_CHARS = env_int("DESKPILOT_MESSAGE_MAX_CHARS", 200_000)
 # How long an Idempotency-Key is remembered, in hours.
 IDEMPOTENCY_TTL_HOURS = env_int("DESKPILOT_IDEMPOTENCY_TTL_HOURS", 24)
-# Largest request body Django reads into memory; attachments above ATTACHMENT_MAX_BYTES are
-# refused with 413 before this matters.
-DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+# Largest request body Django reads into memory. API attachments travel base64-encoded (a third
+# larger), so the body must hold one attachment of ATTACHMENT_MAX_BYTES encoded, plus the rest of
+# the request; a larger attachment is then refused with a 413 that names it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES * 4 // 3 + 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Static files ----------------------------------------------------------------------------

@@ -18,8 +18,13 @@ _SCOPE = "signin"
 def client_address(request: HttpRequest | None) -> str:
     if request is None:
         return "unknown"
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it,
-    # and deployments behind a proxy set it through the proxy's own configuration.
+    # X-Forwarded-For is client-controlled except for the entries our own proxies appended, so
+    # only the PROXY_COUNT-th address from the right is trusted; without proxies, REMOTE_ADDR.
+    hops = settings.PROXY_COUNT
+    if hops > 0:
+        forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 

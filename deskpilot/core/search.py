@@ -121,15 +121,20 @@ class _PostgresTsvector:
     def create_schema(self) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {TABLE} ("
-            "ticket_id bigint PRIMARY KEY"
-            " REFERENCES tickets_ticket(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,"
-            " public_doc tsvector NOT NULL, all_doc tsvector NOT NULL)",
+            # No foreign key to the tickets table: Django's flush truncates the tables of its
+            # models only, and PostgreSQL refuses to truncate a table that another references.
+            # Tickets are never deleted (their history is the audit trail), so nothing dangles.
+            "ticket_id bigint PRIMARY KEY, public_doc tsvector NOT NULL, all_doc tsvector NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_public_gin ON {TABLE} USING GIN (public_doc)",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_all_gin ON {TABLE} USING GIN (all_doc)",
         ]
 
     def drop_schema(self) -> list[str]:
         return [f"DROP TABLE IF EXISTS {TABLE}"]
+
+    def drop_ticket_foreign_key(self) -> list[str]:
+        """For databases created before the table lost its foreign key (see create_schema)."""
+        return [f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {TABLE}_ticket_id_fkey"]
 
     def replace(self, docs: Iterable[SearchDocument]) -> None:
         c = self._CONFIG
