@@ -24,6 +24,7 @@ from django.utils import timezone
 from huey.api import PeriodicTask
 
 from deskpilot.accounts.models import Role
+from deskpilot.core.management.commands.worker import READY_LINE
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Status, TicketEvent, Via
 from deskpilot.tickets.tasks import auto_close
@@ -204,10 +205,13 @@ def test_the_worker_command_serves_the_ticket_tasks(tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and worker.poll() is None:
-            if any("+ deskpilot.tickets.tasks.tickets.auto_close" in line for line in lines):
+            # Ctrl-C is graceful only once the consumer has installed its handler, which it
+            # announces with READY_LINE (after listing the tasks).
+            if any(READY_LINE in line for line in lines):
                 break
             time.sleep(0.2)
         assert any("+ deskpilot.tickets.tasks.tickets.auto_close" in line for line in lines), "".join(lines)
+        assert any(READY_LINE in line for line in lines), "".join(lines)
     finally:
         worker.send_signal(signal.SIGINT)
         try:

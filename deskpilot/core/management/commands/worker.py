@@ -12,9 +12,23 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from huey.consumer import Consumer
+from huey.contrib.djhuey import HUEY
 from huey.contrib.djhuey.management.commands.run_huey import Command as RunHuey
 
 from deskpilot import cli
+
+READY_LINE = "Worker ready: Ctrl-C stops it once the running jobs finish."
+
+
+class _ReadyConsumer(Consumer):
+    """Huey's consumer, saying when it is ready. Huey installs its own Ctrl-C handling last, after
+    its start-up lines; a Ctrl-C before that ends the start-up instead of stopping gracefully, so
+    supervisors and tests wait for this line."""
+
+    def _set_signal_handlers(self) -> None:
+        super()._set_signal_handlers()
+        self._logger.info(READY_LINE)
 
 
 class Command(RunHuey):
@@ -40,4 +54,6 @@ class Command(RunHuey):
                 # The start-up lines say which queue and which tasks this worker serves; the
                 # per-job lines stay at the settings' WARNING level unless --verbose.
                 logging.getLogger("huey.consumer").setLevel(logging.INFO)
+        # run_huey builds its consumer with HUEY.create_consumer; this process's instance builds ours.
+        HUEY.create_consumer = lambda **consumer_options: _ReadyConsumer(HUEY, **consumer_options)
         super().handle(*args, **options)
