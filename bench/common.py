@@ -50,6 +50,9 @@ class BenchDatabase:
 
     engine: str  # "sqlite" or "postgres"
     tickets: int
+    # Another settings module (importable from the repository or PYTHONPATH) to measure a
+    # proposed change without editing deskpilot/settings.py; results are then kept apart.
+    settings: str = "deskpilot.settings"
 
     @property
     def suffix(self) -> str:
@@ -86,10 +89,10 @@ class BenchDatabase:
         # URL would move the cache and the job queue off the machine, so it is dropped too.
         for name in ("DATABASE_URL", "DESKPILOT_REDIS_URL", "DESKPILOT_DEBUG", "DESKPILOT_JOBS_IMMEDIATE"):
             env.pop(name, None)
-        env["DJANGO_SETTINGS_MODULE"] = "deskpilot.settings"
+        env["DJANGO_SETTINGS_MODULE"] = self.settings
         env["DESKPILOT_DATA_DIR"] = str(self.data_dir)
         env["DESKPILOT_LOG_LEVEL"] = "WARNING"
-        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         return env

@@ -68,6 +68,39 @@ def database_size_bytes(db: BenchDatabase) -> int:
     return sum(p.stat().st_size for p in db.data_dir.glob("deskpilot.sqlite3*") if p.is_file())
 
 
+def postgres_upkeep(db: BenchDatabase) -> list[str]:
+    """Do what autovacuum does for a database that has just been bulk-loaded: VACUUM (ANALYZE)
+    tables never vacuumed and ANALYZE tables with more than 10 % of their rows changed since
+    their statistics were taken (the thresholds of autovacuum's defaults). The PostgreSQL that
+    ships on some developer machines runs with autovacuum = off; without this, the tables the
+    demo generator does not analyze itself (the search index) have no statistics at all and
+    plans are guessed. Returns what was done."""
+    done: list[str] = []
+    with _pg_connect(db.pg_name) as conn:
+        autovacuum = conn.execute("SHOW autovacuum").fetchone()
+        rows = conn.execute(
+            "SELECT relname, n_live_tup, n_mod_since_analyze,"
+            " coalesce(last_vacuum, last_autovacuum) IS NULL,"
+            " coalesce(last_analyze, last_autoanalyze) IS NULL"
+            " FROM pg_stat_user_tables ORDER BY relname"
+        ).fetchall()
+        for name, live, modified, never_vacuumed, never_analyzed in rows:
+            if never_vacuumed and live > 1000:
+                command = "VACUUM (ANALYZE)"
+            elif never_analyzed or modified > 0.1 * live + 50:
+                command = "ANALYZE"
+            else:
+                continue
+            print(f"  {command} {name} ({live:,} rows)", flush=True)
+            started = time.monotonic()
+            statement = sql.SQL("VACUUM (ANALYZE) {}") if command.startswith("VACUUM") else sql.SQL("ANALYZE {}")
+            conn.execute(statement.format(sql.Identifier(name)))
+            done.append(f"{command} {name} ({time.monotonic() - started:.0f} s)")
+    if done and autovacuum and autovacuum[0] == "off":
+        done.insert(0, "autovacuum is off on this server")
+    return done
+
+
 def read_marker(db: BenchDatabase) -> dict[str, Any] | None:
     try:
         data = json.loads(db.marker.read_text())
