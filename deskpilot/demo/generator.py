@@ -36,7 +36,14 @@ from deskpilot.demo.simulate import DAY, Batch, Desk, PopulationPlan, Simulator
 from deskpilot.demo.writer import PEOPLE_TABLES, TICKET_TABLES, Writer
 from deskpilot.tickets.models import Tag
 
-DEFAULT_BATCH_SIZE = 5_000
+
+def default_batch_size(tickets: int) -> int:
+    """Tickets per transaction: larger batches for larger runs, because every commit copies the
+    pages it changed (the hot index pages included) through the WAL once more; small enough that
+    progress moves and an interruption loses little."""
+    return max(2_000, min(20_000, tickets // 20))
+
+
 # From this many tickets on, a helper process simulates while this one writes; below it, starting
 # the process (a fraction of a second) is not worth it.
 PARALLEL_FROM = 20_000
@@ -52,6 +59,10 @@ class Result:
     events: int
     first_ticket: int | None
     last_ticket: int | None
+
+
+class HelperFailed(RuntimeError):
+    """The simulation helper process stopped or failed."""
 
 
 class Progress:
@@ -100,9 +111,9 @@ def _simulated_elsewhere(simulator: Simulator, slices: list[list[int]]) -> Gener
             try:
                 item = pickle.load(helper.stdout)  # noqa: S301 - written by our own helper
             except EOFError:
-                raise RuntimeError(f"the simulation process stopped (exit status {helper.wait()})") from None
+                raise HelperFailed(f"the simulation process stopped (exit status {helper.wait()})") from None
             if isinstance(item, simulate.SimulationFailed):
-                raise RuntimeError(f"the simulation process failed:\n{item}")
+                raise HelperFailed(f"the simulation process failed:\n{item}")
             yield item
     finally:
         helper.stdout.close()
@@ -127,6 +138,7 @@ def _ensure_population(plan: PopulationPlan, writer: Writer) -> tuple[list[int],
     fmt = writer.time_format
     org_ids: list[int] = []
     with transaction.atomic():
+        writer.begin_batch(PEOPLE_TABLES)
         existing_orgs: dict[str, int] = {}
         for chunk in _chunks([o.name.lower() for o in plan.organizations]):
             orgs = Organization.objects.annotate(lname=Lower("name")).filter(lname__in=chunk)
@@ -178,7 +190,6 @@ def _ensure_population(plan: PopulationPlan, writer: Writer) -> tuple[list[int],
 
 
 def _desk(
-    rng: random.Random,
     plan: PopulationPlan,
     people: tuple[list[int], list[int | None], list[str]],
     team_staff: staff.Staff,
@@ -239,7 +250,7 @@ def generate(
     days: int,
     seed: int,
     now: datetime.datetime | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Progress | None = None,
     parallel: bool | None = None,
 ) -> Result:
@@ -266,7 +277,7 @@ def generate(
 
     report.stage("staff and teams")
     team_staff = staff.ensure_staff(agents=staff.agent_count(tickets), since=since, organization=org)
-    desk = _desk(rng, plan, people, team_staff, tag_ids)
+    desk = _desk(plan, people, team_staff, tag_ids)
 
     report.stage("arrival times")
     arrivals = simulate.plan_arrivals(rng, tickets, start, end)
@@ -283,6 +294,7 @@ def generate(
     )
 
     report.start(tickets)
+    batch_size = batch_size or default_batch_size(tickets)
     result = Result(tickets=0, messages=0, events=0, first_ticket=None, last_ticket=None)
     slices = [arrivals.times[i : i + batch_size] for i in range(0, tickets, batch_size)]
     if parallel is None:

@@ -113,16 +113,16 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing if the database already has users (for `make run`)"
         )
         parser.add_argument(
-            "--batch-size",
-            default=str(generator.DEFAULT_BATCH_SIZE),
-            help=f"tickets per transaction (default {generator.DEFAULT_BATCH_SIZE})",
+            "--batch-size", default="auto", help="tickets per transaction (default: 2,000 to 20,000 by run size)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tickets = _whole_number("--tickets", options["tickets"], minimum=0, maximum=MAX_TICKETS)
         days = _whole_number("--days", options["days"], minimum=1, maximum=MAX_DAYS)
         seed = _whole_number("--seed", options["seed"], minimum=-(2**63))
-        batch_size = _whole_number("--batch-size", options["batch_size"], minimum=1, maximum=100_000)
+        batch_size = None
+        if str(options["batch_size"]) != "auto":
+            batch_size = _whole_number("--batch-size", options["batch_size"], minimum=1, maximum=100_000)
         verbosity = int(options.get("verbosity", 1))
 
         if options["if_empty"] and User.objects.exists():
@@ -147,7 +147,7 @@ class Command(BaseCommand):
                 "run the command again to add more",
                 returncode=INTERRUPTED,
             ) from None
-        except IdsTaken as error:
+        except (IdsTaken, generator.HelperFailed) as error:
             raise CommandError(str(error)) from None
         if verbosity:
             seconds = time.monotonic() - started
