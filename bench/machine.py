@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,37 @@ def describe() -> dict[str, Any]:
         "gunicorn": _version("gunicorn"),
         "psycopg": _version("psycopg"),
     }
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs together since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(seconds: float = 2.0) -> float | None:
+    """The share of all CPUs that was busy during the next ``seconds``, while the benchmark itself
+    sits idle: how much other work the machine is doing. None where /proc/stat is unreadable."""
+    try:
+        busy0, total0 = _cpu_times()
+        time.sleep(seconds)
+        busy1, total1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy1 - busy0) / max(total1 - total0, 1)
+
+
+def wait_until_quiet(limit_seconds: float, *, threshold: float = 0.25) -> float | None:
+    """Wait (at most ``limit_seconds``) until other work uses less than ``threshold`` of the
+    CPUs; returns the last measured share. Every measurement on a shared machine is disturbed by
+    what else runs on it, and this is the cheapest way to disturb it less."""
+    deadline = time.monotonic() + limit_seconds
+    busy = cpu_busy()
+    while busy is not None and busy > threshold and time.monotonic() < deadline:
+        print(f"  other work keeps {busy:.0%} of the CPUs busy; waiting for it to settle", flush=True)
+        time.sleep(10)
+        busy = cpu_busy()
+    if busy is not None and busy > threshold:
+        print(f"  measuring anyway with {busy:.0%} of the CPUs busy with other work", flush=True)
+    return busy

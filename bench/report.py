@@ -169,16 +169,17 @@ def database_lines(results: dict[str, dict[str, Any]]) -> list[str]:
     for result in results.values():
         fx = result.get("latency", {}).get("fixtures", {})
         ds = result.get("dataset", {})
-        load = result.get("loadavg_before")
+        busy = [result.get(f"cpu_busy_before_{phase}") for phase in ("latency", "throughput")]
+        busy_text = " / ".join(DASH if b is None else f"{b:.0%}" for b in busy)
         lines.append(
             f"- {result['label']}: {result['tickets']:,} tickets requested, {fx.get('ticket_count', 0):,} tickets and "
             f"{fx.get('message_count', 0):,} messages present, {_size(result['size_bytes'])} on disk "
             f"(demo_data --days {ds.get('days')} --seed {ds.get('seed')}, generated in "
             f"{ds.get('generation_seconds', 0) / 60:.0f} min); measured {result['started_at']}"
-            + (f", 1-minute load average {load[0]:.1f} before the run" if load else "")
+            + f"; CPUs busy with other work just before the latency / throughput phases: {busy_text}"
             + (
-                f"; {len(fx.get('detail_ids', []))} detail tickets, "
-                f"{fx.get('detail_ids_found_in_data', 0)} of them with 20 messages from the generator"
+                f"; {len(fx.get('detail_ids', []))} detail tickets with 20 messages, "
+                f"{fx.get('detail_ids_topped_up', 0)} of them brought to 20 with internal notes by the benchmark"
                 if fx
                 else ""
             )

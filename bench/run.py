@@ -52,6 +52,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests per scenario first")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load per throughput endpoint")
     parser.add_argument("--throughput-warmup", type=float, default=3.0, help="seconds of load not counted")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="before each measurement wait up to this long for other work to leave the CPUs (0: do not wait)",
+    )
     parser.add_argument("--days", type=_positive, default=DEFAULT_DAYS, help="demo data spread over this many days")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="demo data and parameter choice seed")
     parser.add_argument("--regenerate", action="store_true", help="generate the demo database again")
@@ -118,6 +125,7 @@ def bench_database(db: BenchDatabase, args: argparse.Namespace, machine_info: di
     }
     with tempfile.TemporaryDirectory(dir=db.data_dir, prefix="bench-run-") as tmp:
         print("Server time per request (in-process, django.test.Client)", flush=True)
+        result["cpu_busy_before_latency"] = machine.wait_until_quiet(args.wait_idle)
         started = time.monotonic()
         result["latency"], fixtures = measure_latency(db, args, Path(tmp))
         result["latency_seconds"] = round(time.monotonic() - started, 1)
@@ -125,6 +133,7 @@ def bench_database(db: BenchDatabase, args: argparse.Namespace, machine_info: di
             result["throughput"] = None
         else:
             print("Throughput through gunicorn on 127.0.0.1", flush=True)
+            result["cpu_busy_before_throughput"] = machine.wait_until_quiet(args.wait_idle)
             result["throughput"] = throughput.run(
                 db, fixtures, duration=args.duration, warmup=args.throughput_warmup, log=db.data_dir / "gunicorn.log"
             )
