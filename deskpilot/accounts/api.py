@@ -4,22 +4,25 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from deskpilot.accounts import actions
 from deskpilot.accounts.models import AGENT_ROLES, Role, Team, User
-from deskpilot.core.api_support import DEFAULT_PAGE_SIZE, ErrorOut, Ordering, api_field_names, keyset_page
+from deskpilot.core.api_support import (
+    BY_ID,
+    DEFAULT_PAGE_SIZE,
+    ErrorOut,
+    StrictIn,
+    api_field_names,
+    keyset_page,
+    request_user,
+)
 from deskpilot.core.errors import InvalidInput, NotFound, NotPermitted
 
 user_router = Router(tags=["users"])
 team_router = Router(tags=["teams"])
 me_router = Router(tags=["users"])
 ERRORS: dict[int, type[ErrorOut]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-_BY_ID = Ordering(column="id", descending=False)
-
-
-class _Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserOut(Schema):
@@ -38,7 +41,7 @@ class UserPage(Schema):
     next_cursor: str | None
 
 
-class UserIn(_Strict):
+class UserIn(StrictIn):
     email: str = Field(max_length=254)
     name: str = Field(max_length=200)
     role: str
@@ -47,7 +50,7 @@ class UserIn(_Strict):
     language: str = "en"
 
 
-class UserUpdateIn(_Strict):
+class UserUpdateIn(StrictIn):
     name: str | None = None
     role: str | None = None
     time_zone: str | None = None
@@ -69,22 +72,18 @@ class TeamPage(Schema):
     next_cursor: str | None
 
 
-class TeamIn(_Strict):
+class TeamIn(StrictIn):
     name: str = Field(max_length=100)
     description: str = ""
     lead_id: int | None = None
     member_ids: list[int] = []
 
 
-class TeamUpdateIn(_Strict):
+class TeamUpdateIn(StrictIn):
     name: str | None = None
     description: str | None = None
     lead_id: int | None = None
     member_ids: list[int] | None = None
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined]
 
 
 def _require_agent(user: User) -> None:
@@ -115,26 +114,26 @@ def _users(ids: list[int], field: str) -> list[User]:
 
 @me_router.get("", response={200: UserOut, **ERRORS}, summary="The authenticated user")
 def me(request: HttpRequest) -> dict[str, Any]:
-    return _user_out(User.objects.prefetch_related("teams").get(pk=_user(request).pk))
+    return _user_out(User.objects.prefetch_related("teams").get(pk=request_user(request).pk))
 
 
 @user_router.get("", response={200: UserPage, **ERRORS}, summary="List staff and customer accounts")
 def list_users(
     request: HttpRequest, role: str | None = None, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
 ) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     qs = User.objects.prefetch_related("teams")
     if role is not None:
         if role not in Role.values:
             raise InvalidInput("role", f"{role!r} is not one of: {', '.join(Role.values)}")
         qs = qs.filter(role=role)
-    rows, next_cursor = keyset_page(qs, ordering=_BY_ID, cursor=cursor, limit=limit)
+    rows, next_cursor = keyset_page(qs, ordering=BY_ID, cursor=cursor, limit=limit)
     return {"items": [_user_out(u) for u in rows], "next_cursor": next_cursor}
 
 
 @user_router.get("/{user_id}", response={200: UserOut, **ERRORS}, summary="Get a user")
 def get_user(request: HttpRequest, user_id: int) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     user = User.objects.prefetch_related("teams").filter(pk=user_id).first()
     if user is None:
         raise NotFound(f"user {user_id} not found")
@@ -143,13 +142,13 @@ def get_user(request: HttpRequest, user_id: int) -> dict[str, Any]:
 
 @user_router.post("", response={201: UserOut, **ERRORS}, summary="Create a user (admins and managers)")
 def create_user(request: HttpRequest, payload: UserIn) -> Status[dict[str, Any]]:
-    user = actions.create_user(actor=_user(request), **payload.model_dump())
+    user = actions.create_user(actor=request_user(request), **payload.model_dump())
     return Status(201, _user_out(User.objects.prefetch_related("teams").get(pk=user.pk)))
 
 
 @user_router.patch("/{user_id}", response={200: UserOut, **ERRORS}, summary="Change a user (admins and managers)")
 def update_user(request: HttpRequest, user_id: int, payload: UserUpdateIn) -> dict[str, Any]:
-    actor = _user(request)
+    actor = request_user(request)
     actions.require_can_manage_users(actor, Role.AGENT)
     user = User.objects.filter(pk=user_id).first()
     if user is None:
@@ -178,16 +177,16 @@ def _team_out(team: Team) -> dict[str, Any]:
 
 @team_router.get("", response={200: TeamPage, **ERRORS}, summary="List teams")
 def list_teams(request: HttpRequest, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     rows, next_cursor = keyset_page(
-        Team.objects.prefetch_related("members"), ordering=_BY_ID, cursor=cursor, limit=limit
+        Team.objects.prefetch_related("members"), ordering=BY_ID, cursor=cursor, limit=limit
     )
     return {"items": [_team_out(t) for t in rows], "next_cursor": next_cursor}
 
 
 @team_router.get("/{team_id}", response={200: TeamOut, **ERRORS}, summary="Get a team")
 def get_team(request: HttpRequest, team_id: int) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     team = Team.objects.prefetch_related("members").filter(pk=team_id).first()
     if team is None:
         raise NotFound(f"team {team_id} not found")
@@ -199,7 +198,7 @@ def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]
     lead = _users([payload.lead_id], "lead_id")[0] if payload.lead_id is not None else None
     with api_field_names(_TEAM_FIELDS):
         team = actions.create_team(
-            actor=_user(request),
+            actor=request_user(request),
             name=payload.name,
             description=payload.description,
             lead=lead,
@@ -210,7 +209,7 @@ def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]
 
 @team_router.patch("/{team_id}", response={200: TeamOut, **ERRORS}, summary="Change a team (admins and managers)")
 def update_team(request: HttpRequest, team_id: int, payload: TeamUpdateIn) -> dict[str, Any]:
-    actor = _user(request)
+    actor = request_user(request)
     if actor.role not in (Role.ADMIN, Role.MANAGER):
         raise NotPermitted("only admins and managers can manage teams")
     team = Team.objects.filter(pk=team_id).first()

@@ -22,7 +22,9 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Schema
+from pydantic import ConfigDict
 
+from deskpilot.accounts.models import User
 from deskpilot.core.errors import InvalidInput
 from deskpilot.core.models import IdempotentRequest
 
@@ -30,6 +32,17 @@ M = TypeVar("M", bound=Model)
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+
+
+class StrictIn(Schema):
+    """Base of every input schema: a misspelt field is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def request_user(request: HttpRequest) -> User:
+    """The authenticated caller (set by the API's authentication on every operation)."""
+    return request.auth  # type: ignore[attr-defined]
 
 
 class FieldError(Schema):
@@ -136,6 +149,10 @@ def keyset_page(
     rows = list(qs[: limit + 1])
     next_cursor = encode_cursor(ordering, rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# Lists of configuration-sized tables (customers, users, teams) page by id, oldest first.
+BY_ID = Ordering(column="id", descending=False)
 
 
 def parse_ordering(raw: str, allowed: Sequence[str]) -> Ordering:

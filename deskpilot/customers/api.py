@@ -5,10 +5,18 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from deskpilot.accounts.models import AGENT_ROLES, Role, User
-from deskpilot.core.api_support import DEFAULT_PAGE_SIZE, ErrorOut, Ordering, api_field_names, keyset_page
+from deskpilot.core.api_support import (
+    BY_ID,
+    DEFAULT_PAGE_SIZE,
+    ErrorOut,
+    StrictIn,
+    api_field_names,
+    keyset_page,
+    request_user,
+)
 from deskpilot.core.errors import InvalidInput, NotFound, NotPermitted
 from deskpilot.customers import actions
 from deskpilot.customers.models import Customer, CustomerEmail, Organization
@@ -16,11 +24,6 @@ from deskpilot.customers.models import Customer, CustomerEmail, Organization
 customer_router = Router(tags=["customers"])
 organization_router = Router(tags=["organizations"])
 ERRORS: dict[int, type[ErrorOut]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-_BY_ID = Ordering(column="id", descending=False)
-
-
-class _Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class OrganizationRef(Schema):
@@ -45,7 +48,7 @@ class CustomerPage(Schema):
     next_cursor: str | None
 
 
-class CustomerIn(_Strict):
+class CustomerIn(StrictIn):
     name: str = Field(max_length=200)
     emails: list[str]
     organization_id: int | None = None
@@ -55,7 +58,7 @@ class CustomerIn(_Strict):
     tier: str = ""
 
 
-class CustomerUpdateIn(_Strict):
+class CustomerUpdateIn(StrictIn):
     name: str | None = None
     emails: list[str] | None = None
     organization_id: int | None = None
@@ -79,7 +82,7 @@ class OrganizationPage(Schema):
     next_cursor: str | None
 
 
-class OrganizationIn(_Strict):
+class OrganizationIn(StrictIn):
     name: str = Field(max_length=200)
     domains: list[str] = []
     tier: str = "standard"
@@ -87,16 +90,12 @@ class OrganizationIn(_Strict):
     shared_tickets: bool = False
 
 
-class OrganizationUpdateIn(_Strict):
+class OrganizationUpdateIn(StrictIn):
     name: str | None = None
     domains: list[str] | None = None
     tier: str | None = None
     notes: str | None = None
     shared_tickets: bool | None = None
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined]
 
 
 def _require_agent(user: User) -> None:
@@ -140,20 +139,20 @@ def list_customers(
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     qs = _customers()
     if organization is not None:
         qs = qs.filter(organization_id=organization)
     if q:
         emails = CustomerEmail.objects.filter(customer_id=OuterRef("pk"), address__icontains=q.strip())
         qs = qs.filter(Q(name__icontains=q.strip()) | Q(Exists(emails)))
-    rows, next_cursor = keyset_page(qs, ordering=_BY_ID, cursor=cursor, limit=limit)
+    rows, next_cursor = keyset_page(qs, ordering=BY_ID, cursor=cursor, limit=limit)
     return {"items": [_customer_out(c) for c in rows], "next_cursor": next_cursor}
 
 
 @customer_router.get("/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
 def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     if user.role not in AGENT_ROLES and user.role != Role.CUSTOMER:
         raise NotPermitted("only agents, managers and admins can see customers")
     customer = _customers().filter(pk=customer_id).first()
@@ -165,7 +164,7 @@ def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 
 @customer_router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
 def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[str, Any]]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     customer = actions.create_customer(
         name=payload.name,
         emails=payload.emails,
@@ -180,7 +179,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[st
 
 @customer_router.patch("/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="Change a customer")
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerUpdateIn) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
@@ -215,17 +214,17 @@ def _require_manager(user: User) -> None:
 def list_organizations(
     request: HttpRequest, q: str | None = None, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
 ) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     qs = Organization.objects.all()
     if q:
         qs = qs.filter(name__icontains=q.strip())
-    rows, next_cursor = keyset_page(qs, ordering=_BY_ID, cursor=cursor, limit=limit)
+    rows, next_cursor = keyset_page(qs, ordering=BY_ID, cursor=cursor, limit=limit)
     return {"items": [_org_out(o) for o in rows], "next_cursor": next_cursor}
 
 
 @organization_router.get("/{organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Get one")
 def get_organization(request: HttpRequest, organization_id: int) -> dict[str, Any]:
-    _require_agent(_user(request))
+    _require_agent(request_user(request))
     org = Organization.objects.filter(pk=organization_id).first()
     if org is None:
         raise NotFound(f"organization {organization_id} not found")
@@ -234,14 +233,14 @@ def get_organization(request: HttpRequest, organization_id: int) -> dict[str, An
 
 @organization_router.post("", response={201: OrganizationOut, **ERRORS}, summary="Create an organization")
 def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status[dict[str, Any]]:
-    _require_manager(_user(request))
+    _require_manager(request_user(request))
     org = actions.create_organization(**payload.model_dump())
     return Status(201, _org_out(org))
 
 
 @organization_router.patch("/{organization_id}", response={200: OrganizationOut, **ERRORS}, summary="Change one")
 def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationUpdateIn) -> dict[str, Any]:
-    _require_manager(_user(request))
+    _require_manager(request_user(request))
     org = Organization.objects.filter(pk=organization_id).first()
     if org is None:
         raise NotFound(f"organization {organization_id} not found")

@@ -18,6 +18,7 @@ from deskpilot.core.api_support import (
     api_field_names,
     idempotent,
     parse_ordering,
+    request_user,
 )
 from deskpilot.core.errors import InvalidInput, NotFound, StaleVersion
 from deskpilot.customers.actions import find_or_create_customer
@@ -65,10 +66,6 @@ API_FIELDS = {
     # Fix: the action reports invalid followers as "followers"; the API field is follower_ids.
     "followers": "follower_ids",
 }
-
-
-def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined]
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -154,19 +151,21 @@ def list_tickets(
         q=q,
     )
     ordering = parse_ordering(sort, queries.SORTABLE)
-    rows, next_cursor = queries.ticket_page(_user(request), filters, ordering=ordering, cursor=cursor, limit=limit)
+    rows, next_cursor = queries.ticket_page(
+        request_user(request), filters, ordering=ordering, cursor=cursor, limit=limit
+    )
     return _json(200, {"items": [ticket_out(t) for t in rows], "next_cursor": next_cursor})
 
 
 def _detail_response(request: HttpRequest, ticket_id: int, status: int = 200) -> HttpResponse:
-    detail = queries.ticket_detail(_user(request), ticket_id)
+    detail = queries.ticket_detail(request_user(request), ticket_id)
     return _json(status, ticket_detail_out(detail), {"ETag": detail.ticket.etag})
 
 
 @router.post("", response={201: TicketDetailOut, **ERRORS}, summary="Create a ticket")
 @idempotent
 def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     permissions.require_can_create(user)
     customer = permissions.customer_of(user)
     # Fix: one transaction for the whole request. The requester and CC customers are created
@@ -228,7 +227,7 @@ def _expected_version(request: HttpRequest, ticket_id: int) -> int | None:
 
 @router.patch("/{ticket_id}", response={200: TicketDetailOut, **ERRORS}, summary="Change a ticket")
 def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     ticket = permissions.get_visible_ticket(user, ticket_id)
     given = payload.model_dump(exclude_unset=True)
     changes: dict[str, Any] = {}
@@ -270,7 +269,7 @@ def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketUpdateIn)
 )
 @idempotent
 def add_message(request: HttpRequest, ticket_id: int, payload: MessageCreateIn) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     ticket = permissions.get_visible_ticket(user, ticket_id)
     message = actions.add_message(
         ticket,
@@ -287,7 +286,7 @@ def add_message(request: HttpRequest, ticket_id: int, payload: MessageCreateIn) 
 
 @router.get("/{ticket_id}/events", response={200: list[EventOut], **ERRORS}, summary="A ticket's change history")
 def list_events(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     ticket = permissions.get_visible_ticket(user, ticket_id)
     show_internal = permissions.sees_internal(user)
     return _json(200, [event_out(e, show_internal=show_internal) for e in queries.ticket_events(user, ticket)])
@@ -295,7 +294,7 @@ def list_events(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @router.post("/{ticket_id}/merge", response={200: TicketDetailOut, **ERRORS}, summary="Merge into another ticket")
 def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     source = permissions.get_visible_ticket(user, ticket_id)
     # Fix: permission before the target lookup (as split and links do), so a customer or
     # collaborator gets 403 whatever into_id names, not 422 for a ticket they cannot see.
@@ -311,7 +310,7 @@ def merge_ticket(request: HttpRequest, ticket_id: int, payload: MergeIn) -> Http
 
 @router.post("/{ticket_id}/split", response={201: TicketDetailOut, **ERRORS}, summary="Move messages to a new ticket")
 def split_ticket(request: HttpRequest, ticket_id: int, payload: SplitIn) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     ticket = permissions.get_visible_ticket(user, ticket_id)
     permissions.require_agent(user)
     new = actions.split_ticket(
@@ -322,7 +321,7 @@ def split_ticket(request: HttpRequest, ticket_id: int, payload: SplitIn) -> Http
 
 @router.post("/{ticket_id}/links", response={201: TicketDetailOut, **ERRORS}, summary="Link to another ticket")
 def link_ticket(request: HttpRequest, ticket_id: int, payload: LinkIn) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     source = permissions.get_visible_ticket(user, ticket_id)
     permissions.require_agent(user)
     try:
@@ -338,7 +337,7 @@ def link_ticket(request: HttpRequest, ticket_id: int, payload: LinkIn) -> HttpRe
     "/{attachment_id}", response={200: None, **ERRORS}, url_name="attachment_download", summary="Download a file"
 )
 def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
-    attachment = queries.visible_attachment(_user(request), attachment_id)
+    attachment = queries.visible_attachment(request_user(request), attachment_id)
     if attachment is None:
         raise NotFound(f"attachment {attachment_id} not found")
     path = attachments.path_for(attachment.sha256)

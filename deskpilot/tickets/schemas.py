@@ -5,8 +5,9 @@ from typing import Any, Literal
 
 from django.urls import reverse
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
+from deskpilot.core.api_support import StrictIn
 from deskpilot.tickets.models import Attachment, Message, Ticket, TicketEvent, TicketLink
 from deskpilot.tickets.queries import TicketDetail
 
@@ -14,11 +15,6 @@ StatusName = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 PriorityName = Literal["low", "normal", "high", "urgent"]
 TypeName = Literal["question", "incident", "problem", "task"]
 ChannelName = Literal["email", "web", "portal", "api", "phone", "chat"]
-
-
-class StrictIn(Schema):
-    # A misspelt field is an error, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
 
 
 class PersonIn(StrictIn):
