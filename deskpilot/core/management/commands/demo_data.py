@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,6 +24,7 @@ from rich.progress import (
 from deskpilot.accounts.models import User
 from deskpilot.demo import generator, signins
 from deskpilot.demo.writer import IdsTaken
+from deskpilot.tickets.models import Ticket
 
 USAGE_ERROR = 2
 INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C
@@ -124,6 +126,8 @@ class Command(BaseCommand):
         if str(options["batch_size"]) != "auto":
             batch_size = _whole_number("--batch-size", options["batch_size"], minimum=1, maximum=100_000)
         verbosity = int(options.get("verbosity", 1))
+        if Ticket._meta.db_table not in connection.introspection.table_names():
+            raise CommandError("the database has no tables yet: run `deskpilot migrate` first")
 
         if options["if_empty"] and User.objects.exists():
             if verbosity:
