@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "deskpilot.accounts",
     "deskpilot.customers",
     "deskpilot.tickets",
+    "deskpilot.portal",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After authentication: every page renders times in the signed-in person's time zone.
+    "deskpilot.core.middleware.ViewerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "deskpilot.urls"
@@ -94,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "deskpilot.core.context_processors.navigation",
             ],
         },
     },
@@ -165,7 +169,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed sign-ins allowed per email address and per client address within the window.
 SIGNIN_MAX_FAILURES = env_int("DESKPILOT_SIGNIN_MAX_FAILURES", 5)
 SIGNIN_WINDOW_SECONDS = env_int("DESKPILOT_SIGNIN_WINDOW_SECONDS", 900)
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/signin"
+# How long a one-time sign-in link (sent by email) stays valid, in minutes.
+SIGNIN_LINK_MINUTES = env_int("DESKPILOT_SIGNIN_LINK_MINUTES", 30)
+# Public request form (no account needed): submissions allowed per client address per hour.
+PUBLIC_FORM_MAX_PER_HOUR = env_int("DESKPILOT_PUBLIC_FORM_MAX_PER_HOUR", 10)
 
 # How many reverse proxies in front of Deskpilot append to X-Forwarded-For. 0 (the default) means
 # clients connect directly and REMOTE_ADDR is their address; with N proxies the client is the Nth
@@ -181,6 +189,23 @@ SESSION_COOKIE_SECURE = env_bool("DESKPILOT_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Outgoing email --------------------------------------------------------------------------
+# Without DESKPILOT_SMTP_HOST, mail is written to the server's log instead of being sent, so a
+# fresh install works (the one-time sign-in link appears in the `make run` output).
+SMTP_HOST = env_str("DESKPILOT_SMTP_HOST", "")
+if SMTP_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_HOST = SMTP_HOST or "localhost"
+EMAIL_PORT = env_int("DESKPILOT_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("DESKPILOT_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DESKPILOT_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DESKPILOT_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("DESKPILOT_SMTP_SSL", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("DESKPILOT_MAIL_FROM", "Deskpilot <support@localhost>")
 
 # --- Tickets ---------------------------------------------------------------------------------
 # Solved tickets close after this many days (DOMAIN.md: default 4).

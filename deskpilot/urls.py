@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
+from deskpilot.accounts import views as account_views
 from deskpilot.api import api
 
 
@@ -11,8 +11,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
-    # Until the agent workspace and the portal exist, the front door is the admin's sign-in.
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    # The front door: sign in, then agents to their inbox and customers to the portal.
+    path("", account_views.front_door, name="home"),
+    path("", include("deskpilot.accounts.urls")),
+    path("", include("deskpilot.tickets.urls")),
+    path("", include("deskpilot.portal.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

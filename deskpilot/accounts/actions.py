@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from deskpilot.accounts.models import ApiToken, Role, Team, TeamMembership, TokenScope, User
+from deskpilot.accounts.models import ApiToken, Role, SignInLink, Team, TeamMembership, TokenScope, User, hash_token
 from deskpilot.core.errors import InvalidInput, NotPermitted
 from deskpilot.customers.actions import (
     clean_email,
@@ -19,6 +23,7 @@ from deskpilot.customers.actions import (
     clean_time_zone,
     find_or_create_customer,
 )
+from deskpilot.customers.models import Customer
 
 TOKEN_NAME_MAX = 100
 
@@ -196,3 +201,82 @@ def issue_token(user: User, *, name: str = "", scope: str = TokenScope.READ_WRIT
 def revoke_token(token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+
+
+# --- one-time sign-in links ----------------------------------------------------------------------
+
+
+def _account_for_link(address: str) -> User | None:
+    """The account a link for ``address`` signs in to: an active user with that email, or a new
+    customer account for a known customer without one. None when the address is unknown."""
+    user = User.objects.filter(email__iexact=address).first()
+    if user is not None:
+        return user if user.is_active else None
+    customer = Customer.objects.filter(emails__address__iexact=address).first()
+    if customer is None or customer.user_id is not None:
+        return None
+    return create_user(actor=None, email=address, name=customer.name or address.split("@")[0], role=Role.CUSTOMER)
+
+
+def send_signin_link(email: str, *, base_url: str | None = None) -> bool:
+    """Email a one-time sign-in link to ``email`` when it belongs to an account or a customer.
+    Returns whether a link was sent; callers must not tell the visitor (that would reveal who
+    has an account). Earlier unused links of the address stop working."""
+    address = clean_email(email).lower()
+    known = User.objects.filter(email__iexact=address, is_active=True).exists() or (
+        Customer.objects.filter(emails__address__iexact=address).exists()
+    )
+    if not known:
+        return False
+    now = timezone.now()
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        SignInLink.objects.filter(email=address, used_at__isnull=True).update(expires_at=now)
+        SignInLink.objects.create(
+            email=address,
+            key_hash=hash_token(raw),
+            created_at=now,
+            expires_at=now + datetime.timedelta(minutes=settings.SIGNIN_LINK_MINUTES),
+        )
+    link = f"{(base_url or settings.BASE_URL).rstrip('/')}/signin/link/{raw}"
+    send_mail(
+        subject="Your Deskpilot sign-in link",
+        message=(
+            f"Use this link to sign in to Deskpilot:\n\n{link}\n\n"
+            f"It works once, within {settings.SIGNIN_LINK_MINUTES} minutes. If you did not ask for it, "
+            "ignore this email: nobody can sign in without the link."
+        ),
+        from_email=None,
+        recipient_list=[address],
+    )
+    return True
+
+
+def signin_link_account(raw: str) -> User | None:
+    """The account a still-valid link signs in to, without using the link up (for the page that
+    asks the visitor to confirm; mail scanners open links, so only the confirmation uses it)."""
+    link = SignInLink.objects.filter(key_hash=hash_token(raw), used_at__isnull=True, expires_at__gt=timezone.now())
+    found = link.first()
+    if found is None:
+        return None
+    return User.objects.filter(email__iexact=found.email, is_active=True).first() or _placeholder(found.email)
+
+
+def _placeholder(address: str) -> User | None:
+    customer = Customer.objects.filter(emails__address__iexact=address, user__isnull=True).first()
+    return None if customer is None else User(email=address, name=customer.name, role=Role.CUSTOMER)
+
+
+def use_signin_link(raw: str) -> User | None:
+    """Spend a link: the account it signs in to (created for a known customer without one), or
+    None when the link is unknown, used or expired. A link works exactly once, even when two
+    requests race (the update claims it)."""
+    now = timezone.now()
+    with transaction.atomic():
+        link = SignInLink.objects.filter(key_hash=hash_token(raw)).first()
+        if link is None:
+            return None
+        claimed = SignInLink.objects.filter(pk=link.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+        if not claimed:
+            return None
+        return _account_for_link(link.email)

@@ -164,3 +164,18 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == TokenScope.READ_WRITE
+
+
+class SignInLink(models.Model):
+    """A one-time sign-in link sent by email. Only the SHA-256 of its secret is stored; it works
+    once, until ``expires_at``. The address is kept rather than a user, so a customer known only
+    by email (no account yet) can sign in: the account is created when the link is used."""
+
+    email = models.EmailField(db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sign-in link for {self.email}"

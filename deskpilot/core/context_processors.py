@@ -1,0 +1,47 @@
+"""What every page's layout needs: the navigation for the viewer's role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from deskpilot.accounts.models import AGENT_ROLES, STAFF_ROLES, Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    # The first path segment(s) that mark this item as the current one.
+    prefixes: tuple[str, ...]
+
+
+def _items(role: str) -> list[NavItem]:
+    if role == Role.CUSTOMER:
+        return [
+            NavItem("My requests", reverse("portal:tickets"), ("/portal/tickets",)),
+            NavItem("New request", reverse("portal:new"), ("/portal/new",)),
+        ]
+    items = []
+    if role in STAFF_ROLES:
+        items.append(NavItem("Inbox", reverse("tickets:inbox"), ("/inbox", "/tickets")))
+        items.append(NavItem("Search", reverse("tickets:search"), ("/search",)))
+    if role in AGENT_ROLES and role != Role.AGENT:
+        items.append(NavItem("Admin", reverse("admin:index"), ("/admin",)))
+    return items
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    path = request.path
+    return {
+        "nav_items": [
+            {"label": item.label, "url": item.url, "current": path.startswith(item.prefixes)}
+            for item in _items(user.role)
+        ]
+    }
