@@ -35,10 +35,11 @@ COMMANDS: dict[str, str] = {
     "users": "user accounts: users create --email E --name N --role R [--password P]",
     "tokens": "API tokens: tokens create --user EMAIL [--scope read|read_write] [--name N]",
     "demo-data": "load a demo operation: demo-data --tickets N --days D --seed S",
+    "search-reindex": "rebuild the full-text search index from tickets and messages (with progress)",
 }
 
 # Names on the command line that differ from the management command's module name.
-ALIASES: dict[str, str] = {"demo-data": "demo_data"}
+ALIASES: dict[str, str] = {"demo-data": "demo_data", "search-reindex": "search_reindex"}
 
 USAGE_ERROR = 2  # the conventional exit status for bad arguments (argparse, BSD sysexits)
 INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
