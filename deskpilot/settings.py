@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from deskpilot.env import env_bool, env_int, env_list, env_str
 
@@ -204,6 +205,8 @@ EMAIL_HOST_USER = env_str("DESKPILOT_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = env_str("DESKPILOT_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DESKPILOT_SMTP_STARTTLS", False)
 EMAIL_USE_SSL = env_bool("DESKPILOT_SMTP_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("DESKPILOT_SMTP_STARTTLS and DESKPILOT_SMTP_SSL: choose one of the two, not both")
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DESKPILOT_MAIL_FROM", "Deskpilot <support@localhost>")
 
