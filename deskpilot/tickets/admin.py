@@ -24,7 +24,7 @@ from deskpilot.core import search
 from deskpilot.core.errors import InvalidInput
 from deskpilot.core.html import sanitize_html
 from deskpilot.tickets.actions import clean_tag
-from deskpilot.tickets.models import CustomField, FieldKind, Message, Tag, Ticket, TicketEvent
+from deskpilot.tickets.models import CustomField, FieldKind, Message, SavedView, Tag, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -242,3 +242,14 @@ class TagAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    """Saved inbox views: people manage theirs on the inbox; here for oversight and clean-up."""
+
+    list_display = ("name", "owner", "shared", "sort", "updated_at")
+    list_filter = ("shared",)
+    search_fields = ("name", "owner__email")
+    raw_id_fields = ("owner",)
+    readonly_fields = ("created_at", "updated_at")

@@ -285,3 +285,27 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class SavedView(models.Model):
+    """A queue someone saved from the inbox: the inbox's URL filters (``filters``, validated by
+    ``tickets.saved_views`` with the same code as the URL's) and a sort order. Shared views
+    (managers and admins may share) appear for all staff; the rest only for their owner."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    # The inbox's query-string keys: view (the built-in queue it narrows), status, priority,
+    # team, assignee, tag; lists for the repeatable ones.
+    filters = models.JSONField(default=dict, blank=True)
+    sort = models.CharField(max_length=20, default="-updated_at")
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="unique_saved_view_name")]
+        indexes = [models.Index(fields=["shared"], name="saved_view_shared")]
+
+    def __str__(self) -> str:
+        return self.name
