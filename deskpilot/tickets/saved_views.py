@@ -165,13 +165,13 @@ def queue_page(
     return rows, next_cursor
 
 
-def capped_count(qs: QuerySet[Any], cap: int = COUNT_CAP) -> int:
-    """How many rows, counting at most cap + 1: SELECT COUNT(*) FROM (... LIMIT cap + 1)."""
-    return qs.order_by().values("pk")[: cap + 1].count()
+def capped_count(qs: QuerySet[Any]) -> int:
+    """How many rows, counting at most COUNT_CAP + 1: SELECT COUNT(*) FROM (... LIMIT cap + 1)."""
+    return qs.order_by().values("pk")[: COUNT_CAP + 1].count()
 
 
-def count_label(count: int, cap: int = COUNT_CAP) -> str:
-    return f"{cap:,}+" if count > cap else f"{count:,}"
+def count_label(count: int) -> str:
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 
 # --- saved views -------------------------------------------------------------------------------
