@@ -109,6 +109,7 @@ class ReplyForm(PageForm):
         ].help_text = f"Several files at once; each at most {filesizeformat(settings.ATTACHMENT_MAX_BYTES)}."
         if self.internal_only:
             _choices_of(self, "kind").choices = [(INTERNAL, "Internal note")]
+            self.fields["kind"].error_messages["invalid_choice"] = "Collaborators can add internal notes only."
             self.fields["kind"].initial = INTERNAL
             del self.fields["status"]
         else:

@@ -81,8 +81,6 @@ def _render(
             update_form = TicketUpdateForm(
                 ticket=ticket, staff=staff, custom_fields=custom_fields, tag_names=[t.name for t in tags]
             )
-            if stale:
-                update_form.add_error(None, STALE)
     if is_open and reply_form is None:
         reply_form = ReplyForm(user=user, ticket=ticket)
     if is_agent and is_open and merge_form is None:
@@ -122,6 +120,7 @@ def _render(
         "update_form": update_form,
         "merge_form": merge_form,
         "notice": notice,
+        "stale": STALE if stale else "",
     }
     template = "tickets/_ticket_body.html" if request.htmx else "tickets/ticket.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
