@@ -122,7 +122,8 @@ class PublicRequestForm(RequestForm):
             started = float(signing.loads(self.data.get("started", ""), salt=_STAMP_SALT, max_age=MAX_FILL_SECONDS))
         except (signing.BadSignature, TypeError, ValueError):
             return None
-        return (now if now is not None else time.time()) - started
+        elapsed = (now if now is not None else time.time()) - started
+        return elapsed if 0 <= elapsed <= MAX_FILL_SECONDS else None
 
     def render_started(self) -> None:
         """Re-rendering after an error: a new stamp instead of the one that was posted."""
