@@ -47,7 +47,10 @@ class Queue:
     label: str
     condition: Callable[[User], Q]
     roles: frozenset[str] = AGENT_ROLES
-    default_sort: str = "-updated_at"
+    # Newest first: the (status | assignee | team, status, id) indexes serve it without a sort.
+    # At a million tickets, ordering the ~5,000 unsolved ones by updated_at costs ~90 ms on
+    # SQLite; by id, 1 ms. Recently updated stays one click away (sort=-updated_at).
+    default_sort: str = "-id"
     sorts: tuple[str, ...] = SORTS
 
 

@@ -26,12 +26,12 @@ from deskpilot.tickets.saved_views import FILTER_KEYS, Queue
 
 TABLE_TARGET = "ticket-area"
 SORT_CHOICES = [
+    ("-id", "Newest first"),
+    ("id", "Oldest first"),
     ("-updated_at", "Recently updated"),
     ("updated_at", "Least recently updated"),
-    ("-created_at", "Newest"),
-    ("created_at", "Oldest"),
-    ("-id", "Highest number"),
-    ("id", "Lowest number"),
+    ("-created_at", "Created, newest"),
+    ("created_at", "Created, oldest"),
 ]
 
 

@@ -165,7 +165,9 @@ def test_bad_filters_are_a_clear_error(desk: dict[str, Any], query: str, field: 
 def test_sorting(desk: dict[str, Any]) -> None:
     client = client_for(desk["agent"])
     change(desk["mine"], priority=Priority.HIGH)  # now the most recently updated
-    assert numbers(client.get("/inbox/all-open").content.decode())[0] == desk["mine"].pk
+    # Newest first by default: the cheapest order on a million tickets.
+    assert numbers(client.get("/inbox/all-open").content.decode())[0] == desk["others"].pk
+    assert numbers(client.get("/inbox/all-open?sort=-updated_at").content.decode())[0] == desk["mine"].pk
     assert numbers(client.get("/inbox/all-open?sort=id").content.decode())[0] == desk["mine"].pk
     assert numbers(client.get("/inbox/all-open?sort=-created_at").content.decode())[0] == desk["others"].pk
 
