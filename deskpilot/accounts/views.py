@@ -21,6 +21,8 @@ BACKEND = "deskpilot.accounts.backends.RateLimitedEmailBackend"
 # Link requests allowed per address and per client within an hour: enough for a typo or two,
 # too few to flood someone's mailbox.
 LINKS_PER_HOUR = 5
+# Both sign-in forms share a page and have an email field; their ids must differ.
+LINK_FORM_IDS = "link_%s"
 
 
 def home_for(user: User) -> str:
@@ -71,13 +73,13 @@ def signin(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request, user))
     if request.method == "POST" and status == 200 and form.errors:
         status = 422 if any(k != "__all__" for k in form.errors) else 401
-    context = {"form": form, "link_form": SignInLinkForm(), "next": request.GET.get("next", "")}
+    context = {"form": form, "link_form": SignInLinkForm(auto_id=LINK_FORM_IDS), "next": request.GET.get("next", "")}
     return render(request, "accounts/signin.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 def signin_link_request(request: HttpRequest) -> HttpResponse:
-    form = SignInLinkForm(request.POST or None)
+    form = SignInLinkForm(request.POST or None, auto_id=LINK_FORM_IDS)
     if request.method == "POST" and form.is_valid():
         address = form.cleaned_data["email"].lower()
         per_address = ratelimit.hit("signin-link", f"email:{address}", 3600)

@@ -38,6 +38,9 @@ def test_sign_in_page_renders_both_ways_in() -> None:
     assert 'name="password"' in body
     assert "Email me a link" in body
     assert 'for="id_email"' in body  # labelled fields
+    assert 'for="link_email"' in body
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), "duplicate element ids"
 
 
 @pytest.mark.parametrize(
@@ -191,7 +194,7 @@ def test_link_requests_are_rate_limited_per_address() -> None:
 def test_link_request_with_a_bad_address_names_the_field() -> None:
     response = Client().post("/signin/link", {"email": "nope"})
     assert response.status_code == 422
-    assert 'id="id_email_error"' in response.content.decode()
+    assert 'id="link_email_error"' in response.content.decode()
 
 
 def test_unknown_link_is_gone() -> None:
