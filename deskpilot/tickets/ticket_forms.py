@@ -10,7 +10,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.forms.utils import flatatt
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from deskpilot.accounts.models import Role, User
 from deskpilot.core.forms import PageForm
@@ -44,7 +47,25 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class TeamMemberSelect(forms.Select):
+class FastSelect(forms.Select):
+    """A select rendered in Python. Django renders a template per option, which was nearly half
+    of this page's rendering time (the page's budget is 80 ms at p95); the HTML is the same."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "\n",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], flatatt(option["attrs"]), option["label"])
+                for _group, choices, _index in widget["optgroups"]
+                for option in choices
+            ),
+        )
+        return format_html('<select name="{}"{}>\n{}\n</select>', widget["name"], flatatt(widget["attrs"]), options)
+
+
+class TeamMemberSelect(FastSelect):
     """The assignee select: each agent's option names their teams, so the page (Alpine.js) can
     offer only the chosen team's members. Without JavaScript every agent is listed, and the
     action refuses an assignee outside the team, next to the field."""
@@ -97,7 +118,7 @@ class ReplyForm(PageForm):
         strip=True,
         error_messages={"required": "Write a message before sending it."},
     )
-    status = forms.ChoiceField(label="and set status to", required=False)
+    status = forms.ChoiceField(label="and set status to", required=False, widget=FastSelect)
     attachments = MultipleFileField(label="Attach files", required=False)
 
     def __init__(self, *args: Any, user: User, ticket: Ticket, **kwargs: Any) -> None:
@@ -145,10 +166,10 @@ class TicketUpdateForm(PageForm):
     the ticket's version so a stale page cannot overwrite someone else's change."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(label="Status")
-    priority = forms.ChoiceField(label="Priority", choices=Priority.choices)
-    type = forms.ChoiceField(label="Type", choices=TicketType.choices)
-    team = forms.ChoiceField(label="Team", required=False)
+    status = forms.ChoiceField(label="Status", widget=FastSelect)
+    priority = forms.ChoiceField(label="Priority", choices=Priority.choices, widget=FastSelect)
+    type = forms.ChoiceField(label="Type", choices=TicketType.choices, widget=FastSelect)
+    team = forms.ChoiceField(label="Team", required=False, widget=FastSelect)
     assignee = forms.ChoiceField(label="Assignee", required=False)
     tags = forms.CharField(label="Tags", required=False, help_text="Comma-separated, e.g. billing, refund.")
 
@@ -218,7 +239,7 @@ class TicketUpdateForm(PageForm):
             return forms.CharField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}))
         if kind == FieldKind.DROPDOWN:
             choices = [("", "—")] + [(str(c), str(c)) for c in definition.choices]
-            return forms.ChoiceField(label=label, required=required, choices=choices)
+            return forms.ChoiceField(label=label, required=required, choices=choices, widget=FastSelect)
         if kind == FieldKind.CHECKBOX:
             return forms.BooleanField(label=label, required=False)
         return forms.CharField(label=label, required=required, strip=True)

@@ -183,7 +183,9 @@ def test_side_panel_has_current_values_custom_fields_and_people() -> None:
     )
     body = page(agent, ticket)
     assert re.search(rf'<option value="{team.pk}" selected>Billing</option>', body)
-    assert re.search(rf'<option value="{agent.pk}" selected data-teams="{team.pk}"', body)
+    assert re.search(
+        rf'<option value="{agent.pk}" data-teams="{team.pk}" x-bind:hidden="[^"]+" selected>Maya Chen</option>', body
+    )
     assert re.search(rf'<option value="{other_agent.pk}" data-teams=""', body)  # in no team
     assert 'name="tags" value="billing"' in body
     assert '<option value="pro" selected>pro</option>' in body
