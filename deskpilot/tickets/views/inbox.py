@@ -111,6 +111,13 @@ def _render(
     except InvalidInput as problem:
         error, status = problem, 422
     selectable = user.role in AGENT_ROLES
+    # A form that failed (POST) is shown on the page it came from: links and forms point there.
+    if request.method == "GET":
+        page_path = request.path
+    elif saved is not None:
+        page_path = reverse("tickets:saved_view", kwargs={"view_id": saved.pk})
+    else:
+        page_path = reverse("tickets:inbox_view", kwargs={"view": queue.slug})
     current = f"saved-{saved.pk}" if saved else queue.slug
     context: dict[str, Any] = {
         "queue": queue,
@@ -126,7 +133,8 @@ def _render(
         "next_url": with_query(params, cursor=next_cursor) if next_cursor else None,
         "first_url": with_query(params, cursor=None) if params.get("cursor") else None,
         "selectable": selectable,
-        "here": request.get_full_path(),
+        "page_path": page_path,
+        "here": page_path + (f"?{params.urlencode()}" if params else ""),
         "table_target": TABLE_TARGET,
         "statuses": Status.choices,
         "priorities": Priority.choices,

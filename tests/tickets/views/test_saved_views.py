@@ -28,7 +28,9 @@ def numbers(body: str) -> list[int]:
 
 
 def save(client: Client, name: str, **fields: Any) -> Any:
-    data = {"name": name, "view": "all-open", "next": "/inbox/all-open", **fields}
+    """POST the save form as the page /inbox/all-open?<filters> renders it."""
+    query = "&".join(f"{k}={v}" for k, v in fields.items() if k in ("priority", "tag", "status"))
+    data = {"name": name, "view": "all-open", "next": f"/inbox/all-open?{query}".rstrip("?"), **fields}
     return client.post("/inbox/saved", data)
 
 
@@ -75,6 +77,10 @@ def test_empty_name_is_an_error_next_to_the_field(agent: User, name: str, proble
     assert 'aria-invalid="true"' in body
     assert '<details class="inbox-save" open>' in body
     assert not SavedView.objects.exists()
+    # The page is the one the form came from: its filters, links and forms still work.
+    assert '<option value="urgent" selected>' in body
+    assert 'action="/inbox/all-open"' in body
+    assert '<input type="hidden" name="next" value="/inbox/all-open?priority=urgent">' in body
 
 
 def test_duplicate_name_for_the_same_owner_is_an_error(agent: User) -> None:
