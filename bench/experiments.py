@@ -1,7 +1,5 @@
 """Proposed changes, measured without editing the product: A/B runs of bench.latency.
 
-    .venv/bin/python -m bench.experiments search-newest-first --db sqlite
-    .venv/bin/python -m bench.experiments lean-relations --db postgres
     .venv/bin/python -m bench.experiments pg-search-statistics
 
 Each experiment runs the unchanged code (A) and the proposal (B) alternately, twice each, on the
@@ -14,8 +12,6 @@ docs/performance.md come from here. Once a proposal is in the product, its exper
 from __future__ import annotations
 
 import argparse
-import collections
-import dataclasses
 import json
 import subprocess
 import sys
@@ -26,15 +22,6 @@ from typing import Any
 from bench.common import DEFAULT_TICKETS, PYTHON, REPO, BenchDatabase
 
 EXPERIMENTS = {
-    "search-newest-first": (
-        "SQLite: search walks the index's matches newest first in growing chunks instead of materialising every match",
-        "search_common,search_rare,search_two_words",
-    ),
-    "lean-relations": (
-        "list and detail load tags, e-mail addresses, CCs, followers and attachments with one plain query each, "
-        "without prefetch_related's per-row querysets",
-        "list,detail",
-    ),
     "pg-search-statistics": (
         "PostgreSQL: statistics target 1000 on ticket_search's tsvector columns",
         "search_common,search_rare,search_two_words",
@@ -43,136 +30,6 @@ EXPERIMENTS = {
 
 
 # --- the proposals, as they would read in the product --------------------------------------------
-
-
-def _search_newest_first() -> None:
-    """Proposed for deskpilot/core/search.py and deskpilot/tickets/queries.py."""
-    from django.db import connection
-    from django.db.models import Prefetch, prefetch_related_objects
-
-    from deskpilot.core import search
-    from deskpilot.core.api_support import MAX_PAGE_SIZE, decode_cursor, encode_cursor
-    from deskpilot.core.errors import InvalidInput
-    from deskpilot.customers.models import CustomerEmail
-    from deskpilot.tickets import permissions, queries
-
-    chunks = (100, 1_000, 10_000)
-    original = queries.ticket_page
-
-    def matching_ids_newest_first(query: str, *, include_internal: bool, before: int | None, limit: int) -> list[int]:
-        terms = search.parse_query(query)
-        if not any(not t.negated for t in terms):
-            return []
-        expression = search.backend().matching_ids(terms, include_internal=include_internal)
-        sql, params = expression.sql, list(expression.params)
-        # FTS5 reads its match lists in rowid order, so this stops after `limit` matches.
-        if before is not None:
-            sql += " AND rowid < %s"
-            params.append(before)
-        sql += " ORDER BY rowid DESC LIMIT %s"
-        params.append(limit)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()]
-
-    def ticket_page(user: Any, filters: Any, *, ordering: Any, cursor: str | None, limit: int) -> Any:
-        if connection.vendor != "sqlite" or filters.q is None or ordering.column != "id" or not ordering.descending:
-            return original(user, filters, ordering=ordering, cursor=cursor, limit=limit)
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
-        if not filters.q.strip():
-            raise InvalidInput("q", "must not be empty")
-        base = queries.filter_tickets(user, dataclasses.replace(filters, q=None)).order_by("-id")
-        before = int(decode_cursor(cursor, ordering)[1]) if cursor else None
-        include_internal = permissions.sees_internal(user)
-        rows: list[Any] = []
-        for size in chunks:
-            ids = matching_ids_newest_first(filters.q, include_internal=include_internal, before=before, limit=size)
-            if ids:
-                rows += list(base.filter(pk__in=ids)[: limit + 1 - len(rows)])
-            if len(rows) > limit or len(ids) < size:
-                break
-            before = ids[-1]
-        else:
-            # Many matches, few of them pass the other filters: the rest in one query, as before.
-            expression = search.matching_ids(filters.q, include_internal=include_internal)
-            rows += list(base.filter(pk__lt=before, pk__in=expression)[: limit + 1 - len(rows)])
-        next_cursor = encode_cursor(ordering, rows[limit - 1]) if len(rows) > limit else None
-        rows = rows[:limit]
-        if rows:
-            emails = Prefetch("requester__emails", queryset=CustomerEmail.objects.order_by("-is_primary", "id"))
-            prefetch_related_objects(rows, "tags", emails)
-        return rows, next_cursor
-
-    queries.ticket_page = ticket_page
-
-
-def _lean_relations() -> None:
-    """Proposed for deskpilot/tickets/queries.py: fill what the schemas read with one plain query
-    per relation. (In the product this would rather be typed attributes the schemas read; the
-    experiment fills Django's prefetch cache so schemas.py stays as it is.)"""
-    from deskpilot.accounts.models import User
-    from deskpilot.core.api_support import keyset_page
-    from deskpilot.customers.models import Customer, CustomerEmail
-    from deskpilot.tickets import permissions, queries
-    from deskpilot.tickets.models import Attachment, Message, Tag, TicketLink, TicketTag
-
-    def remember(instance: Any, name: str, values: list[Any]) -> None:
-        cache = getattr(instance, "_prefetched_objects_cache", None)
-        if cache is None:
-            cache = instance._prefetched_objects_cache = {}
-        cache[name] = values
-
-    def attach_emails(customers: dict[int, Any]) -> None:
-        emails: dict[int, list[Any]] = collections.defaultdict(list)
-        for email in CustomerEmail.objects.filter(customer_id__in=list(customers)).order_by("-is_primary", "id"):
-            emails[email.customer_id].append(email)
-        for pk, customer in customers.items():
-            remember(customer, "emails", emails[pk])
-
-    def attach_list_relations(rows: list[Any]) -> None:
-        tags: dict[int, list[Tag]] = collections.defaultdict(list)
-        pairs = TicketTag.objects.filter(ticket_id__in=[t.pk for t in rows]).values_list(
-            "ticket_id", "tag_id", "tag__name"
-        )
-        for ticket_id, tag_id, name in pairs:
-            tags[ticket_id].append(Tag(id=tag_id, name=name))
-        attach_emails({t.requester_id: t.requester for t in rows})
-        for ticket in rows:
-            remember(ticket, "tags", tags[ticket.pk])
-
-    def ticket_page(user: Any, filters: Any, *, ordering: Any, cursor: str | None, limit: int) -> Any:
-        rows, next_cursor = keyset_page(
-            queries.filter_tickets(user, filters), ordering=ordering, cursor=cursor, limit=limit
-        )
-        if rows:
-            attach_list_relations(rows)
-        return rows, next_cursor
-
-    def ticket_detail(user: Any, ticket_id: int) -> Any:
-        show_internal = permissions.sees_internal(user)
-        ticket = permissions.get_visible_ticket(user, ticket_id, queries.list_base(user))
-        attach_list_relations([ticket])
-        ccs = list(Customer.objects.filter(cc_tickets=ticket).order_by("name", "id"))
-        attach_emails({c.pk: c for c in ccs})
-        remember(ticket, "ccs", ccs)
-        if show_internal:
-            remember(ticket, "followers", list(User.objects.filter(followed_tickets=ticket)))
-        messages_qs = Message.objects.filter(ticket=ticket).select_related("author_user", "author_customer")
-        messages = list(messages_qs if show_internal else messages_qs.filter(public=True))
-        files: dict[int, list[Any]] = collections.defaultdict(list)
-        for attachment in Attachment.objects.filter(message_id__in=[m.pk for m in messages]).order_by("id"):
-            files[attachment.message_id].append(attachment)
-        for message in messages:
-            remember(message, "attachments", files[message.pk])
-        links = list(
-            TicketLink.objects.filter(source=ticket).select_related("target")
-            | TicketLink.objects.filter(target=ticket).select_related("source")
-        )
-        return queries.TicketDetail(ticket=ticket, messages=messages, links=links, show_internal=show_internal)
-
-    queries.ticket_page = ticket_page
-    queries.ticket_detail = ticket_detail
 
 
 PG_STATISTICS = [
@@ -199,11 +56,7 @@ def child(name: str, latency_args: list[str]) -> int:
     """In the child process: apply the proposal, run bench.latency, undo what lives in the database."""
     from bench import latency  # configures Django
 
-    if name == "search-newest-first":
-        _search_newest_first()
-    elif name == "lean-relations":
-        _lean_relations()
-    elif name == "pg-search-statistics":
+    if name == "pg-search-statistics":
         _pg_statistics(1000)
     try:
         return latency.main(latency_args)

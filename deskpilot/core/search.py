@@ -112,6 +112,23 @@ class _SqliteFts5:
         # The user's words travel only as a parameter.
         return RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [expression])  # noqa: S611
 
+    def newest_matching_ids(
+        self, terms: list[Term], *, include_internal: bool, below: int | None, limit: int
+    ) -> list[int]:
+        """The ``limit`` highest matching ids below ``below``, highest first. FTS5 reads its
+        match lists in rowid order, so this stops after ``limit`` matches instead of
+        materialising every match (a common word matches most of a million tickets)."""
+        expression = self.matching_ids(terms, include_internal=include_internal)
+        sql, params = expression.sql, list(expression.params)
+        if below is not None:
+            sql += " AND rowid < %s"
+            params.append(below)
+        sql += " ORDER BY rowid DESC LIMIT %s"
+        params.append(limit)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+
 
 class _PostgresTsvector:
     # 'simple' configuration: no language-specific stemming, so every language a support team
@@ -182,6 +199,23 @@ def backend() -> _SqliteFts5 | _PostgresTsvector:
     if connection.vendor == "sqlite":
         return _SqliteFts5()
     raise NotImplementedError(f"full-text search is not available on {connection.vendor}")
+
+
+def walks_newest_first() -> bool:
+    """Whether the backend can list matches newest first cheaply (newest_matching_ids)."""
+    return connection.vendor == "sqlite"
+
+
+def newest_matching_ids(query: str, *, include_internal: bool, below: int | None, limit: int) -> list[int]:
+    """Up to ``limit`` ids of documents matching ``query``, below ``below`` (when given), highest
+    first; only where walks_newest_first(). Empty when the query has no positive term."""
+    terms = parse_query(query)
+    if not any(not t.negated for t in terms):
+        return []
+    engine = backend()
+    if not isinstance(engine, _SqliteFts5):
+        raise NotImplementedError(f"newest-first search is not available on {connection.vendor}")
+    return engine.newest_matching_ids(terms, include_internal=include_internal, below=below, limit=limit)
 
 
 def matching_ids(query: str, *, include_internal: bool) -> RawSQL | None:
