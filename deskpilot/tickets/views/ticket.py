@@ -72,6 +72,13 @@ def _render(
     ticket = detail.ticket
     is_agent = user.role in AGENT_ROLES
     is_open = permissions.is_open_for_changes(ticket)
+    problems: list[str] = []
+    if not is_open:
+        # Closed meanwhile (or merged away): no forms any more; what was refused is said on top.
+        for form in (reply_form, update_form, merge_form):
+            if form is not None and form.is_bound:
+                problems += [str(e) for errors in form.errors.values() for e in errors]
+        reply_form = update_form = merge_form = None
     tags = list(ticket.tags.all())
     custom_fields = page_queries.custom_field_definitions()
     staff = None
@@ -120,6 +127,7 @@ def _render(
         "update_form": update_form,
         "merge_form": merge_form,
         "notice": notice,
+        "problems": problems,
         "stale": STALE if stale else "",
     }
     template = "tickets/_ticket_body.html" if request.htmx else "tickets/ticket.html"  # type: ignore[attr-defined]

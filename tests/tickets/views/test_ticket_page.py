@@ -294,3 +294,27 @@ def test_query_count_does_not_grow_with_the_conversation(django_assert_num_queri
         response = client.get(f"/tickets/{ticket.pk}")
     assert response.status_code == 200
     assert response.content.decode().count('<li id="message-') == messages
+
+
+def test_requester_panel_lists_only_tickets_the_viewer_may_see() -> None:
+    collaborator = factories.user(Role.COLLABORATOR)
+    agent = factories.user(Role.AGENT)
+    requester = factories.customer()
+    followed = [factories.ticket(requester=requester, subject=f"Followed {n}") for n in range(2)]
+    factories.ticket(requester=requester, subject="Not theirs")
+    for ticket in followed:
+        actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [collaborator]})
+    body = page(collaborator, followed[1])
+    assert f'href="/tickets/{followed[0].pk}">#{followed[0].pk} Followed 0</a>' in body
+    assert "Not theirs" not in body
+
+
+def test_a_collaborators_page_costs_fewer_queries(django_assert_num_queries) -> None:
+    collaborator = factories.user(Role.COLLABORATOR)
+    agent = factories.user(Role.AGENT)
+    ticket = conversation_ticket(agent, 6, files_per_message=1)
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [collaborator]})
+    client = client_for(collaborator)
+    # No side-panel choices (teams, agents, memberships): read-only.
+    with django_assert_num_queries(13):
+        assert client.get(f"/tickets/{ticket.pk}").status_code == 200

@@ -200,6 +200,9 @@ def test_a_closed_ticket_cannot_be_updated(desk: dict[str, Any]) -> None:
     actions.update_ticket(ticket, actor=desk["agent"], via=Via.WEB, changes={"status": Status.CLOSED})
     response = update(client_for(desk["agent"]), ticket, form_data(ticket, priority="urgent"))
     assert response.status_code == 422
+    body = response.content.decode()
+    assert '<div class="form-errors" role="alert"><p>closed tickets cannot be changed' in body
+    assert "/update" not in body  # the panel stays read-only
     ticket.refresh_from_db()
     assert ticket.priority == "normal"
 
