@@ -127,6 +127,11 @@ def test_agent_replies_adds_a_note_and_changes_status_and_assignee(page):
     page.wait_for_function("() => window.Alpine !== undefined")
     screenshot(page, "ticket")
 
+    # Sending nothing: htmx swaps in the 422 answer, the error next to the field.
+    page.click("#composer button[type=submit]")
+    page.wait_for_selector("#id_reply-body_error:has-text('Write a message before sending it.')")
+    assert page.locator(".message").count() == 6
+
     # A public reply, with "c" to jump into the composer; htmx swaps the conversation in place.
     page.click("h1")
     page.keyboard.press("c")
