@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer, CustomerEmail, Organization, Tier
@@ -77,7 +79,17 @@ def _clean_domains(domains: Iterable[Any]) -> list[str]:
 
 
 def find_customer_by_email(address: str) -> Customer | None:
-    entry = CustomerEmail.objects.select_related("customer").filter(address__iexact=address.strip()).first()
+    # lower(address) = lower(%s): the expression of the unique index unique_customer_email_ci,
+    # so both databases look the address up in that index. (address__iexact compiles to
+    # UPPER(...) = UPPER(...) on PostgreSQL and LIKE on SQLite, neither of which uses it, and
+    # scanned every address.) Addresses are unique case-insensitively: at most one row.
+    entry = (
+        CustomerEmail.objects.select_related("customer")
+        .annotate(lowered=Lower("address"))
+        .filter(lowered=Lower(Value(address.strip())))
+        .order_by()
+        .first()
+    )
     return entry.customer if entry else None
 
 

@@ -164,6 +164,8 @@ class _Changes:
     via: str
     at: datetime.datetime
     events: list[TicketEvent] = field(default_factory=list)
+    # A ticket inserted just now, already with its first version and updated_at: no UPDATE.
+    inserted: bool = False
 
     def add(self, name: str, old: Any, new: Any, message: Message | None = None) -> None:
         self.events.append(
@@ -184,22 +186,25 @@ class _Changes:
             return []
         TicketEvent.objects.bulk_create(self.events)
         ticket = self.ticket
-        Ticket.objects.filter(pk=ticket.pk).update(version=ticket.version + 1, updated_at=self.at)
-        ticket.version += 1
-        ticket.updated_at = self.at
+        if not self.inserted:
+            Ticket.objects.filter(pk=ticket.pk).update(version=ticket.version + 1, updated_at=self.at)
+            ticket.version += 1
+            ticket.updated_at = self.at
         ticket_id, fields = ticket.pk, [e.field for e in self.events]
         transaction.on_commit(lambda: signals.ticket_changed.send(sender=Ticket, ticket_id=ticket_id, fields=fields))
         return self.events
 
 
-def _set_tags(ticket: Ticket, names: list[str]) -> None:
+def _set_tags(ticket: Ticket, names: list[str], *, new_ticket: bool = False) -> None:
     existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
     missing = [Tag(name=n) for n in names if n not in existing]
     if missing:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
-    TicketTag.objects.filter(ticket=ticket).exclude(tag__name__in=names).delete()
-    have = set(TicketTag.objects.filter(ticket=ticket).values_list("tag__name", flat=True))
+    have: set[str] = set()
+    if not new_ticket:  # a ticket inserted just now has no tags to remove or keep
+        TicketTag.objects.filter(ticket=ticket).exclude(tag__name__in=names).delete()
+        have = set(TicketTag.objects.filter(ticket=ticket).values_list("tag__name", flat=True))
     TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=existing[n]) for n in names if n not in have])
 
 
@@ -220,6 +225,7 @@ def _write_message(
     via: str,
     at: datetime.datetime,
     files: Sequence[attachment_files.StoredFile],
+    index: bool = True,
 ) -> Message:
     message = Message.objects.create(
         ticket=ticket,
@@ -244,7 +250,8 @@ def _write_message(
             for f in files
         ]
     )
-    search.index_message(message)
+    if index:
+        search.index_message(message)
     return message
 
 
@@ -322,7 +329,9 @@ def create_ticket(
     if organization is None and requester.organization_id:
         organization = requester.organization
 
-    with transaction.atomic():
+    # No savepoint: everything that can be refused was checked above, and a caller's own
+    # transaction (the API has one per request) rolls back as a whole on a database error.
+    with transaction.atomic(savepoint=False):
         ticket = Ticket.objects.create(
             subject=subject,
             status=status,
@@ -337,15 +346,17 @@ def create_ticket(
             created_at=at,
             updated_at=at,
             solved_at=at if status == Status.SOLVED else None,
-            version=0,
+            # Its version once the created event is recorded (_Changes.inserted).
+            version=1,
         )
         if tag_names:
-            _set_tags(ticket, tag_names)
+            _set_tags(ticket, tag_names, new_ticket=True)
         if cc_list:
-            ticket.ccs.set(cc_list)
-        search.reindex([ticket])
-        message = _write_message(ticket, who, body=body, public=public, via=via, at=at, files=files)
-        changes = _Changes(ticket, who, via, at)
+            ticket.ccs.add(*cc_list)
+        message = _write_message(ticket, who, body=body, public=public, via=via, at=at, files=files, index=False)
+        # The search document once, from what was just written (no re-read of the messages).
+        search.reindex([ticket], messages={ticket.pk: [message]})
+        changes = _Changes(ticket, who, via, at, inserted=True)
         # The created event carries the whole initial state, so replaying events from it
         # reconstructs the ticket at any moment.
         changes.add(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers import actions
@@ -15,6 +17,24 @@ pytestmark = pytest.mark.django_db
 
 
 # --- find_or_create_customer -------------------------------------------------------------------
+
+
+def test_address_lookup_uses_the_case_insensitive_index() -> None:
+    """The lookup by address must be one the unique index on lower(address) can answer; any
+    other spelling of case-insensitivity scans every address of a million customers."""
+    customer = actions.find_or_create_customer("Ann.Smith@Example.COM")
+    with CaptureQueriesContext(connection) as captured:
+        assert actions.find_customer_by_email("ann.smith@EXAMPLE.com") == customer
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Tiny tables make a sequential scan cheapest; forbid it, so only the index can answer.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + query["sql"])
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "unique_customer_email_ci" in plan, plan
 
 
 def test_find_or_create_is_case_insensitive() -> None:
