@@ -1,0 +1,232 @@
+"""The page permission matrix: every page and form of the web interface by every role.
+
+The list of routes is read from the URL configuration, so a new page that is not declared here
+fails the first test: nobody can add a page without saying who may open it. The API has its own
+matrix (tests/api/); the page-specific tests go deeper (contents, internal notes); this file
+guarantees the coarse rule for all of them at once: who gets the page, who is sent to sign in, who
+meets a 404 or 403, and that a refused form changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.http.response import HttpResponseBase
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from deskpilot.accounts.models import Role, User
+from deskpilot.tickets import actions
+from deskpilot.tickets.models import Message, SavedView, Ticket, Via
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "requester", "other_customer", "follower", "collaborator", "agent", "manager", "admin")
+STAFF = ("follower", "collaborator", "agent", "manager", "admin")
+
+
+@dataclass
+class World:
+    users: dict[str, User | None]
+    ticket: Ticket
+    saved: SavedView
+
+
+@pytest.fixture
+def world() -> World:
+    agent = factories.user(Role.AGENT)
+    requester = factories.customer_user()
+    follower = factories.user(Role.COLLABORATOR)
+    ticket = factories.ticket(requester=requester.customer, subject="Matrix ticket")
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [follower]})
+    saved = SavedView.objects.create(owner=agent, name="Mine", filters={"view": "all-open"}, sort="-id")
+    users: dict[str, User | None] = {
+        "anonymous": None,
+        "requester": requester,
+        "other_customer": factories.customer_user(),
+        "follower": follower,
+        "collaborator": factories.user(Role.COLLABORATOR),
+        "agent": agent,
+        "manager": factories.user(Role.MANAGER),
+        "admin": factories.user(Role.ADMIN),
+    }
+    return World(users=users, ticket=ticket, saved=saved)
+
+
+# What each role gets. "signin": a redirect to the sign-in page that comes back here.
+OK, SIGNIN, HIDDEN, FORBIDDEN, REDIRECT, GONE = "ok", "signin", "404", "403", "redirect", "410"
+
+
+def _everyone(outcome: str) -> dict[str, str]:
+    return dict.fromkeys(ROLES, outcome)
+
+
+def _staff_page(*, collaborators: str = OK, follower: str | None = None) -> dict[str, str]:
+    expected = {"anonymous": SIGNIN, "requester": HIDDEN, "other_customer": HIDDEN}
+    expected.update({"follower": follower or collaborators, "collaborator": collaborators})
+    expected.update({"agent": OK, "manager": OK, "admin": OK})
+    return expected
+
+
+def _customer_page(*, other_customer: str = OK) -> dict[str, str]:
+    expected = dict.fromkeys(STAFF, HIDDEN)
+    expected.update({"anonymous": SIGNIN, "requester": OK, "other_customer": other_customer})
+    return expected
+
+
+@dataclass
+class Route:
+    url: Callable[[World], str]
+    expected: dict[str, str]
+
+
+# GET pages.
+PAGES: dict[str, Route] = {
+    "home": Route(lambda w: reverse("home"), _everyone(REDIRECT)),
+    "accounts:signin": Route(lambda w: reverse("accounts:signin"), {**_everyone(REDIRECT), "anonymous": OK}),
+    "accounts:signin_link_request": Route(lambda w: reverse("accounts:signin_link_request"), _everyone(OK)),
+    "accounts:signin_link": Route(lambda w: reverse("accounts:signin_link", args=["no-such-key"]), _everyone(GONE)),
+    "tickets:inbox": Route(lambda w: reverse("tickets:inbox"), _staff_page()),
+    "tickets:inbox_view": Route(
+        lambda w: reverse("tickets:inbox_view", args=["all-open"]), _staff_page(collaborators=HIDDEN)
+    ),
+    "tickets:saved_view": Route(
+        lambda w: reverse("tickets:saved_view", args=[w.saved.pk]),
+        {**_staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
+    ),
+    "tickets:ticket": Route(
+        lambda w: reverse("tickets:ticket", args=[w.ticket.pk]), _staff_page(collaborators=HIDDEN, follower=OK)
+    ),
+    "tickets:search": Route(lambda w: reverse("tickets:search") + "?q=matrix", _staff_page()),
+    "portal:tickets": Route(lambda w: reverse("portal:tickets"), _customer_page()),
+    "portal:new": Route(lambda w: reverse("portal:new"), _customer_page()),
+    "portal:ticket": Route(
+        lambda w: reverse("portal:ticket", args=[w.ticket.pk]), _customer_page(other_customer=HIDDEN)
+    ),
+    "portal:public_request": Route(lambda w: reverse("portal:public_request"), _everyone(OK)),
+    "portal:public_thanks": Route(lambda w: reverse("portal:public_thanks"), _everyone(OK)),
+}
+
+# Forms (POST only). Allowed roles must not be refused (their empty form may be invalid: 422 or
+# a redirect with a message); refused roles must change nothing.
+_AGENT_FORM = {
+    **dict.fromkeys(("requester", "other_customer"), HIDDEN),
+    "anonymous": SIGNIN,
+    "follower": FORBIDDEN,
+    "collaborator": HIDDEN,
+    "agent": OK,
+    "manager": OK,
+    "admin": OK,
+}
+FORMS: dict[str, Route] = {
+    "accounts:signout": Route(lambda w: reverse("accounts:signout"), _everyone(REDIRECT)),
+    "tickets:bulk": Route(
+        lambda w: reverse("tickets:bulk"),
+        {**_AGENT_FORM, "follower": HIDDEN},
+    ),
+    "tickets:saved_view_create": Route(lambda w: reverse("tickets:saved_view_create"), _staff_page()),
+    "tickets:saved_view_edit": Route(
+        lambda w: reverse("tickets:saved_view_edit", args=[w.saved.pk]),
+        {**_staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
+    ),
+    "tickets:saved_view_delete": Route(
+        lambda w: reverse("tickets:saved_view_delete", args=[w.saved.pk]),
+        {**_staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
+    ),
+    "tickets:ticket_reply": Route(
+        lambda w: reverse("tickets:ticket_reply", args=[w.ticket.pk]), _staff_page(collaborators=HIDDEN, follower=OK)
+    ),
+    "tickets:ticket_update": Route(lambda w: reverse("tickets:ticket_update", args=[w.ticket.pk]), _AGENT_FORM),
+    "tickets:ticket_merge": Route(lambda w: reverse("tickets:ticket_merge", args=[w.ticket.pk]), _AGENT_FORM),
+    "portal:ticket": Route(
+        lambda w: reverse("portal:ticket", args=[w.ticket.pk]), _customer_page(other_customer=HIDDEN)
+    ),
+    "portal:new": Route(lambda w: reverse("portal:new"), _customer_page()),
+    "portal:public_request": Route(lambda w: reverse("portal:public_request"), _everyone(OK)),
+}
+
+# Pages outside this matrix, each with its own tests.
+ELSEWHERE = {"healthz"}
+
+
+def _route_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(resolver: URLResolver, namespace: str | None) -> None:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                if entry.namespace in ("admin", "api"):
+                    continue
+                walk(entry, entry.namespace or namespace)
+            elif isinstance(entry, URLPattern) and entry.name:
+                names.add(f"{namespace}:{entry.name}" if namespace else entry.name)
+
+    walk(get_resolver(), None)
+    return names
+
+
+def test_every_page_is_in_the_matrix() -> None:
+    declared = set(PAGES) | set(FORMS) | ELSEWHERE
+    assert _route_names() == declared
+
+
+def _client(world: World, role: str) -> Client:
+    client = Client()
+    user = world.users[role]
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _check(response: HttpResponseBase, outcome: str, url: str) -> None:
+    status = response.status_code
+    if outcome == SIGNIN:
+        assert status == 302, status
+        assert response["Location"].startswith("/signin?next="), response["Location"]
+    elif outcome == REDIRECT:
+        assert status == 302, status
+    elif outcome == OK:
+        assert status not in (401, 403, 404, 405), status
+        assert status < 500, status
+    else:
+        assert status == int(outcome), (status, url)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_page(world: World, name: str, role: str) -> None:
+    route = PAGES[name]
+    url = route.url(world)
+    _check(_client(world, role).get(url), route.expected[role], url)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_form(world: World, name: str, role: str) -> None:
+    route = FORMS[name]
+    url = route.url(world)
+    before = (Ticket.objects.count(), Message.objects.count(), world.ticket.version, SavedView.objects.count())
+    data = {"ticket": [f"{world.ticket.pk}:{world.ticket.version}"], "action": "status", "status": "pending"}
+    response = _client(world, role).post(url, data)
+    outcome = route.expected[role]
+    _check(response, outcome, url)
+    if outcome not in (OK, REDIRECT):
+        world.ticket.refresh_from_db()
+        after = (Ticket.objects.count(), Message.objects.count(), world.ticket.version, SavedView.objects.count())
+        assert after == before, "a refused form changed something"
+
+
+@pytest.mark.parametrize("name", sorted(set(FORMS) - set(PAGES) - {"accounts:signout"}))
+def test_forms_refuse_get(world: World, name: str) -> None:
+    response = _client(world, "agent").get(FORMS[name].url(world))
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_forms_need_the_csrf_token(world: World, name: str) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["agent"])  # type: ignore[arg-type]
+    assert client.post(FORMS[name].url(world), {}).status_code == 403
