@@ -10,7 +10,7 @@ export DESKPILOT_TESTDATA ?= $(abspath ../shared/testdata)
 DEMO_TICKETS ?= 3000
 DEMO_DAYS ?= 90
 
-.PHONY: help setup run test lint typecheck pytest pytest-sqlite pytest-postgres bench browser-deps clean
+.PHONY: help setup run test lint typecheck pytest pytest-sqlite pytest-postgres bench browser-deps mail-deps test-deps clean
 
 help:
 	@echo "make run    - install everything, migrate, load demo data on first run, serve on http://127.0.0.1:$${PORT:-8000}"
@@ -39,6 +39,17 @@ browser-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
+# The IMAP tests run Debian's dovecot on loopback with a throw-away configuration; the system
+# service is never started or used.
+mail-deps:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+		echo "Installing Debian's dovecot for the IMAP tests..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
+test-deps: browser-deps mail-deps
+
 setup: $(VENV)/.installed node_modules/.installed
 
 run: setup
@@ -58,11 +69,11 @@ ifdef FAST
 PYTEST_ARGS += -m "not slow"
 endif
 
-pytest-sqlite: setup browser-deps
+pytest-sqlite: setup test-deps
 	@echo "=== pytest on SQLite ==="
 	env -u DATABASE_URL -u DESKPILOT_REDIS_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-pytest-postgres: setup browser-deps
+pytest-postgres: setup test-deps
 	@if [ -n "$$DESKPILOT_TEST_DATABASE_URL" ]; then \
 		echo "=== pytest on PostgreSQL ($$DESKPILOT_TEST_DATABASE_URL) ==="; \
 		env -u DESKPILOT_REDIS_URL DATABASE_URL="$$DESKPILOT_TEST_DATABASE_URL" $(BIN)/pytest -n 2 $(PYTEST_ARGS); \

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "deskpilot.customers",
     "deskpilot.tickets",
     "deskpilot.portal",
+    "deskpilot.mail",
 ]
 
 MIDDLEWARE = [

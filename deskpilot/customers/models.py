@@ -78,6 +78,10 @@ class CustomerEmail(models.Model):
     address = models.EmailField()
     is_primary = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when mail to the address bounced (a delivery status notification named it), so no
+    # automatic mail (acknowledgements, surveys) goes to it; cleared when the person writes again.
+    bouncing_since = models.DateTimeField(null=True, blank=True)
+    bounce_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-is_primary", "id"]
