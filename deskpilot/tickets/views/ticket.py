@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from deskpilot.accounts.access import page_user, staff_required
 from deskpilot.accounts.models import AGENT_ROLES, User
 from deskpilot.core.errors import InvalidInput, NotFound, StaleVersion, TooLarge
+from deskpilot.mail.presentation import attach_mail_info
 from deskpilot.tickets import actions, page_queries, permissions, queries
 from deskpilot.tickets.models import LinkKind, Ticket, TicketLink, Via
 from deskpilot.tickets.ticket_forms import INTERNAL, MergeForm, ReplyForm, TicketUpdateForm
@@ -70,6 +71,7 @@ def _render(
     """The page (or, for htmx, its body) with fresh data; the forms given keep what was typed."""
     detail = queries.ticket_detail(user, ticket_id)
     ticket = detail.ticket
+    attach_mail_info(detail.messages)
     is_agent = user.role in AGENT_ROLES
     is_open = permissions.is_open_for_changes(ticket)
     problems: list[str] = []

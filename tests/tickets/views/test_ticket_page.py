@@ -291,8 +291,8 @@ def test_query_count_does_not_grow_with_the_conversation(django_assert_num_queri
         factories.ticket(requester=ticket.requester, subject=f"other {n}")
     client = client_for(agent)
     # session, user, ticket, CCs, tags, e-mail addresses, followers, messages, attachments, links,
-    # events, custom fields, teams, agents, team members, other tickets
-    with django_assert_num_queries(16):
+    # events, custom fields, teams, agents, team members, other tickets, inbound and outbound mail
+    with django_assert_num_queries(18):
         response = client.get(f"/tickets/{ticket.pk}")
     assert response.status_code == 200
     assert response.content.decode().count('<li id="message-') == messages
@@ -318,5 +318,5 @@ def test_a_collaborators_page_costs_fewer_queries(django_assert_num_queries) -> 
     actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [collaborator]})
     client = client_for(collaborator)
     # No side-panel choices (teams, agents, memberships): read-only.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(15):
         assert client.get(f"/tickets/{ticket.pk}").status_code == 200
