@@ -177,7 +177,7 @@ def _ensure_population(plan: PopulationPlan, writer: Writer) -> tuple[list[int],
             org_id = org_ids[customer.org] if customer.org >= 0 else None
             created = fmt(customer.created_at)
             new_customers.append((cid, customer.name, "", customer.time_zone, "en", "", created, None, org_id))
-            new_emails.append((ids["customer_email"], cid, customer.email, True, created))
+            new_emails.append((ids["customer_email"], cid, customer.email, True, created, ""))
             ids["customer_email"] += 1
             customer_ids.append(cid)
             customer_orgs.append(org_id)
@@ -266,6 +266,10 @@ def generate(
     rng = random.Random(seed)  # noqa: S311 - demo data, reproducible by design
     writer = Writer()
 
+    if writer.deferred_indexes():
+        report.stage("indexes left out by an interrupted run")
+        writer.restore_indexes()
+
     report.stage("organizations and customers")
     tag_ids = _ensure_tags(simulate.all_tag_names())
     plan = simulate.plan_population(rng, tickets, start)
@@ -301,19 +305,27 @@ def generate(
         parallel = tickets >= PARALLEL_FROM
     batches: Generator[Batch, None, None]
     batches = _simulated_elsewhere(simulator, slices) if parallel else (simulator.batch(s) for s in slices)
-    # closing(): stop the helper process at once on Ctrl-C or an error, not whenever the
-    # generator happens to be collected.
-    with writer.bulk_load(), _no_cyclic_gc(), closing(batches):
-        for batch in batches:
-            with transaction.atomic():
-                writer.write_batch(batch)
-            result.tickets += len(batch.tickets)
-            result.messages += len(batch.messages)
-            result.events += len(batch.events)
-            if batch.tickets:
-                result.first_ticket = result.first_ticket or batch.tickets[0][0]
-                result.last_ticket = batch.tickets[-1][0]
-            report.advance(len(batch.tickets))
+    # Into empty ticket tables, load without the secondary indexes and build them afterwards,
+    # also after an interruption or an error, so the database is always left fully indexed.
+    deferred = writer.defer_indexes() if tickets else 0
+    try:
+        # closing(): stop the helper process at once on Ctrl-C or an error, not whenever the
+        # generator happens to be collected.
+        with writer.bulk_load(), _no_cyclic_gc(), closing(batches):
+            for batch in batches:
+                with transaction.atomic():
+                    writer.write_batch(batch)
+                result.tickets += len(batch.tickets)
+                result.messages += len(batch.messages)
+                result.events += len(batch.events)
+                if batch.tickets:
+                    result.first_ticket = result.first_ticket or batch.tickets[0][0]
+                    result.last_ticket = batch.tickets[-1][0]
+                report.advance(len(batch.tickets))
+    finally:
+        if deferred:
+            report.stage("indexes")
+            writer.restore_indexes()
     report.stage("statistics")
     writer.finish()
     return result
