@@ -133,6 +133,9 @@ class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Nobody to send it to (every recipient bouncing or without an address), or an automatic
+    # mail held back (acknowledgement rate limit, acknowledgements off): kept with the reason.
+    SKIPPED = "skipped", "Not sent"
 
 
 class OutboundMail(models.Model):
@@ -147,6 +150,9 @@ class OutboundMail(models.Model):
     from_address = models.CharField(max_length=320)
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list)
+    # Recipients left out, with why: [{"address": ..., "reason": ...}] (bouncing, rate limit).
+    skipped = models.JSONField(default=list, blank=True)
+    reply_to = models.CharField(max_length=320, blank=True)
     subject = models.CharField(max_length=998)
     message_id_header = models.CharField(max_length=998, unique=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
@@ -164,6 +170,15 @@ class OutboundMail(models.Model):
 
     class Meta:
         ordering = ["-queued_at", "-id"]
+        constraints = [
+            # A reply is emailed once, and a ticket acknowledged once, however often the
+            # signal that queues them arrives.
+            models.UniqueConstraint(fields=["message"], condition=models.Q(kind="reply"), name="outbound_reply_once"),
+            models.UniqueConstraint(
+                fields=["ticket"], condition=models.Q(kind="acknowledgement"), name="outbound_acknowledgement_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "queued_at"], name="outbound_kind_queued")]
 
     def __str__(self) -> str:
         return f"{self.kind} to {', '.join(self.to)}: {self.subject}"
