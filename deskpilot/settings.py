@@ -217,6 +217,12 @@ AUTO_CLOSE_DAYS = env_int("DESKPILOT_AUTO_CLOSE_DAYS", 4)
 # Largest accepted attachment, in bytes (default 20 MiB). Larger uploads get HTTP 413.
 ATTACHMENT_MAX_BYTES = env_int("DESKPILOT_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 ATTACHMENT_DIR = DATA_DIR / "attachments"
+# Every email received, byte for byte, stored by SHA-256 before it is parsed (mail/raw.py).
+MAIL_RAW_DIR = DATA_DIR / "mail"
+# Largest message the SMTP listener (`deskpilot mail smtpd`) accepts, in bytes (default 50 MiB).
+MAIL_MAX_MESSAGE_BYTES = env_int("DESKPILOT_MAIL_MAX_MESSAGE_BYTES", 50 * 1024 * 1024)
+# Seconds an IMAP connection may wait for the server before the poll gives up (and records why).
+MAIL_IMAP_TIMEOUT = env_int("DESKPILOT_MAIL_IMAP_TIMEOUT", 30)
 # Largest accepted message body, in characters.
 MESSAGE_MAX_CHARS = env_int("DESKPILOT_MESSAGE_MAX_CHARS", 200_000)
 # How long an Idempotency-Key is remembered, in hours.
