@@ -14,7 +14,7 @@ from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 
 from deskpilot.accounts.models import User
 from deskpilot.core import search
-from deskpilot.core.api_support import MAX_PAGE_SIZE, Ordering, decode_cursor, encode_cursor, keyset_page
+from deskpilot.core.api_support import MAX_PAGE_SIZE, Ordering, decode_cursor, encode_cursor
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer, CustomerEmail
 from deskpilot.tickets import permissions
@@ -73,8 +73,11 @@ def _id_or_keyword(field_name: str, value: str, keywords: set[str]) -> int | str
         raise InvalidInput(field_name, f"must be an id or one of: {', '.join(sorted(keywords))}") from None
 
 
+LIST_RELATED = ("requester", "organization", "team", "assignee")
+
+
 def list_base(user: User) -> QuerySet[Ticket]:
-    return permissions.visible_tickets(user).select_related("requester", "organization", "team", "assignee")
+    return permissions.visible_tickets(user).select_related(*LIST_RELATED)
 
 
 def with_list_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -145,10 +148,39 @@ def ticket_page(
     if filters.q is not None and ordering.column == "id" and ordering.descending and search.walks_newest_first():
         rows, next_cursor = _search_page_newest_first(user, filters, ordering=ordering, cursor=cursor, limit=limit)
     else:
-        rows, next_cursor = keyset_page(filter_tickets(user, filters), ordering=ordering, cursor=cursor, limit=limit)
+        rows, next_cursor = _keyset_page_by_ids(
+            filter_tickets(user, filters), ordering=ordering, cursor=cursor, limit=limit
+        )
     # For the page only, so the relations cost one query each whatever the page size.
     attach_list_relations(rows)
     return rows, next_cursor
+
+
+def _keyset_page_by_ids(
+    qs: QuerySet[Ticket], *, ordering: Ordering, cursor: str | None, limit: int
+) -> tuple[list[Ticket], str | None]:
+    """keyset_page, with the page's ids chosen in a subquery of the tickets table alone:
+    ``id IN (SELECT id ... ORDER BY ... LIMIT n)``. Without the joins of select_related the
+    filters and the order are answered from one index (team, status, id); with them SQLite
+    chose by its statistics and could walk a team's every ticket for a rare status (13 ms at a
+    million tickets instead of 2). Same rows, order and cursors as keyset_page."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    page = qs.order_by(*ordering.order_by)
+    if cursor:
+        value, last_id = decode_cursor(cursor, ordering)
+        op = "lt" if ordering.descending else "gt"
+        if ordering.column == "id":
+            page = page.filter(**{f"id__{op}": last_id})
+        else:
+            page = page.filter(
+                Q(**{f"{ordering.column}__{op}": value}) | Q(**{ordering.column: value, f"id__{op}": last_id})
+            )
+    ids = page.values("pk")[: limit + 1]
+    # The outer query only fetches those rows: every filter (permissions, search) is inside.
+    rows = list(Ticket.objects.select_related(*LIST_RELATED).filter(pk__in=ids).order_by(*ordering.order_by))
+    next_cursor = encode_cursor(ordering, rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
 
 
 def _search_page_newest_first(

@@ -17,10 +17,8 @@ from deskpilot.tickets.models import Status, Via
 from tests import factories
 from tests.api.conftest import Api, caller
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="the newest-first walk is SQLite's"),
-]
+pytestmark = pytest.mark.django_db
+SQLITE_ONLY = pytest.mark.skipif(connection.vendor != "sqlite", reason="the newest-first walk is SQLite's")
 
 
 @pytest.fixture
@@ -68,6 +66,7 @@ def walked_ids(user: Any, filters: queries.TicketFilters, limit: int) -> list[li
             return pages
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("chunks", [(100, 1_000, 10_000), (2, 3, 4), (1, 1, 1)])
 @pytest.mark.parametrize(
     "filters",
@@ -95,6 +94,7 @@ def test_same_pages_as_the_general_path(
             assert ids == sorted(ids, reverse=True)
 
 
+@SQLITE_ONLY
 def test_customers_find_only_public_text(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(queries, "SEARCH_CHUNKS", (2, 3, 4))
     customer_user = world["customer_user"]
@@ -117,6 +117,7 @@ def test_customers_find_only_public_text(world: dict[str, Any], monkeypatch: pyt
     assert set(all_subjects(staff, "internal")) == internal_only
 
 
+@SQLITE_ONLY
 def test_reads_no_more_matches_than_a_page_needs(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[int] = []
     original = search.newest_matching_ids
@@ -134,3 +135,37 @@ def test_reads_no_more_matches_than_a_page_needs(world: dict[str, Any], monkeypa
     assert len(rows) == 3
     assert cursor is not None
     assert asked == [5]
+
+
+@pytest.mark.parametrize("sort", ["-id", "id", "-updated_at", "created_at"])
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"statuses": ["open"]}, {"statuses": ["solved", "new"], "team": "first"}, {"q": "kettle"}],
+)
+def test_list_pages_as_keyset_page(world: dict[str, Any], sort: str, filters: dict[str, Any]) -> None:
+    """The list picks its page's ids in a subquery; pages and cursors are keyset_page's."""
+    if filters.get("team") == "first":
+        filters = {**filters, "team": str(world["teams"][0].pk)}
+    ordering = parse_ordering(sort, queries.SORTABLE)
+    for user in (world["agent"], world["customer_user"]):
+        for limit in (1, 7, 100):
+            expected, got = [], []
+            cursors: list[str | None] = [None, None]
+            while True:
+                rows, cursors[0] = keyset_page(
+                    queries.filter_tickets(user, queries.TicketFilters(**filters)),
+                    ordering=ordering,
+                    cursor=cursors[0],
+                    limit=limit,
+                )
+                expected.append([t.pk for t in rows])
+                if cursors[0] is None:
+                    break
+            while True:
+                rows, cursors[1] = queries.ticket_page(
+                    user, queries.TicketFilters(**filters), ordering=ordering, cursor=cursors[1], limit=limit
+                )
+                got.append([t.pk for t in rows])
+                if cursors[1] is None:
+                    break
+            assert got == expected
