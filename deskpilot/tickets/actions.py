@@ -326,8 +326,8 @@ def create_ticket(
     fields = clean_custom_fields(custom_fields or {}, creating=True)
     cc_list = [c for c in dict.fromkeys(ccs) if c.pk != requester.pk]
     files = attachment_files.store(list(attachments))
-    if organization is None and requester.organization_id:
-        organization = requester.organization
+    # The requester's organization by id: the ticket needs no copy of it loaded.
+    organization_id = organization.pk if organization is not None else requester.organization_id
 
     # No savepoint: everything that can be refused was checked above, and a caller's own
     # transaction (the API has one per request) rolls back as a whole on a database error.
@@ -339,7 +339,7 @@ def create_ticket(
             type=type,
             channel=channel,
             requester=requester,
-            organization=organization,
+            organization_id=organization_id,
             team=team,
             assignee=assignee,
             custom_fields=fields,
@@ -369,7 +369,7 @@ def create_ticket(
                 "type": type,
                 "channel": channel,
                 "requester": requester.pk,
-                "organization": _id(organization),
+                "organization": organization_id,
                 "team": _id(team),
                 "assignee": _id(assignee),
                 "tags": tag_names,
