@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "tokens": "API tokens: tokens create --user EMAIL [--scope read|read_write] [--name N]",
     "demo-data": "load a demo operation: demo-data --tickets N --days D --seed S",
     "search-reindex": "rebuild the full-text search index from tickets and messages (with progress)",
+    "mail": "email intake: mail ingest < msg.eml | import PATH | smtpd --port N | retry --all | poll",
 }
 
 # Names on the command line that differ from the management command's module name.
