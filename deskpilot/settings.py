@@ -210,6 +210,20 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("DESKPILOT_SMTP_STARTTLS and DESKPILOT_SMTP_SSL: choose one of the two, not both")
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DESKPILOT_MAIL_FROM", "Deskpilot <support@localhost>")
+# Acknowledgements of new requests sent to one address per hour at most; more are skipped (and
+# the reason recorded), so a sender writing in a loop does not get a loop back.
+ACK_MAX_PER_HOUR = env_int("DESKPILOT_ACK_MAX_PER_HOUR", 3)
+# Whether new requests are acknowledged when no mailbox is configured (a mailbox has its own switch).
+MAIL_SEND_ACKNOWLEDGEMENT = env_bool("DESKPILOT_MAIL_SEND_ACKNOWLEDGEMENT", True)
+# Delivery attempts per outgoing mail before it is marked failed; between attempts the worker waits
+# DESKPILOT_MAIL_RETRY_MINUTES (the last value repeats). A 5xx answer fails at once.
+MAIL_MAX_ATTEMPTS = env_int("DESKPILOT_MAIL_MAX_ATTEMPTS", 5)
+_retry_minutes = env_list("DESKPILOT_MAIL_RETRY_MINUTES", ["1", "5", "30", "120"])
+MAIL_RETRY_MINUTES = [int(m) for m in _retry_minutes if m.isdigit()]
+if MAIL_MAX_ATTEMPTS < 1 or not MAIL_RETRY_MINUTES or len(MAIL_RETRY_MINUTES) != len(_retry_minutes):
+    raise ImproperlyConfigured(
+        "DESKPILOT_MAIL_MAX_ATTEMPTS must be at least 1 and DESKPILOT_MAIL_RETRY_MINUTES whole minutes, e.g. 1,5,30"
+    )
 
 # --- Tickets ---------------------------------------------------------------------------------
 # Solved tickets close after this many days (DOMAIN.md: default 4).

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("deskpilot.accounts.urls")),
     path("", include("deskpilot.tickets.urls")),
     path("", include("deskpilot.portal.urls")),
+    path("", include("deskpilot.mail.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

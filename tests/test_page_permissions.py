@@ -146,7 +146,23 @@ FORMS: dict[str, Route] = {
     ),
     "portal:new": Route(lambda w: reverse("portal:new"), _customer_page()),
     "portal:public_request": Route(lambda w: reverse("portal:public_request"), _everyone(OK)),
+    "mail:outbound_retry": Route(
+        lambda w: reverse("mail:outbound_retry", args=[_failed_mail(w)]), {**_AGENT_FORM, "follower": HIDDEN}
+    ),
 }
+
+
+def _failed_mail(world: World) -> int:
+    """A reply email of the matrix ticket that failed to go out (what the retry form acts on)."""
+    from deskpilot.mail.models import DeliveryStatus, OutboundKind, OutboundMail
+
+    mail = OutboundMail.objects.create(
+        ticket=world.ticket, kind=OutboundKind.REPLY, from_address="support@example.test", to=["a@example.test"],
+        subject="Matrix ticket", message_id_header=f"matrix-{world.ticket.pk}@example.test", body_text="x",
+        status=DeliveryStatus.FAILED, attempts=5, last_error="550 5.1.1 user unknown",
+    )  # fmt: skip
+    return mail.pk
+
 
 # Pages outside this matrix, each with its own tests.
 ELSEWHERE = {"healthz"}

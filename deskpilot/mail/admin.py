@@ -1,0 +1,1 @@
+from deskpilot.mail import admin_outbound  # noqa: F401
