@@ -46,7 +46,11 @@ _AUTO_SUBJECT = re.compile(
     r"|automaattinen vastaus|odpowied[źz] automatyczna|автоответ|автоматический ответ)\b",
     re.IGNORECASE,
 )
-_DAEMON_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon|mail\.?delivery)(\+[^@]*)?@", re.I)
+_DAEMON_SENDER = re.compile(
+    r"^(mailer-daemon|mail-daemon|mailerdaemon|mail\.?delivery(system|subsystem)?)(\+[^@]*)?@", re.I
+)
+# postmaster@ is often a person (the mail admin): only a bounce when the message also looks like one.
+_POSTMASTER = re.compile(r"^postmaster(\+[^@]*)?@", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery (status notification|failure|has failed|failed|problem)|mail delivery"
     r"|returned mail|failure notice|could not be delivered|not delivered|delivery report|non[- ]?delivery"
@@ -143,7 +147,7 @@ def _dsn_fields(message: Message) -> list[dict[str, str]]:
         if isinstance(payload, list):
             for block in payload:
                 if isinstance(block, Message):
-                    blocks.append({k.lower(): decode_header(str(v)) for k, v in block.items()})
+                    blocks.append({k.lower(): " ".join(decode_header(str(v)).split()) for k, v in block.items()})
         elif isinstance(payload, str):
             blocks.extend(_text_fields(payload))
     return [b for b in blocks if "final-recipient" in b or "status" in b or "action" in b]
@@ -159,7 +163,7 @@ def _text_fields(text: str) -> list[dict[str, str]]:
         if key in current and key in ("final-recipient", "status", "action"):
             blocks.append(current)
             current = {}
-        current[key] = found.group(2).strip()
+        current[key] = " ".join(found.group(2).split())
     if current:
         blocks.append(current)
     return blocks
@@ -221,9 +225,15 @@ def _bounce_from_fields(message: Message, blocks: list[dict[str, str]], text: st
         recipients=[r for r in dict.fromkeys(recipients) if r],
         status=status,
         diagnostic=diagnostic or _diagnostic_from_text(text),
-        original_message_id=_original_message_id(message),
+        original_message_id=_original_message_id(message) or _message_id_in_text(text),
         permanent=permanent,
     )
+
+
+def _message_id_in_text(text: str) -> str:
+    """The Message-ID of a bounced message quoted as text (a report without MIME structure)."""
+    found = re.search(r"^\s*Message-ID:\s*<([^<>\s]+)>", text, re.IGNORECASE | re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 def _status_from_text(text: str) -> str:
@@ -236,10 +246,19 @@ def _status_from_text(text: str) -> str:
     return ""
 
 
+_ORIGINAL_FOLLOWS = re.compile(
+    r"^.*(original message|message follows|copy of the (original )?message|returned message|message header"
+    r"|headers of the original|undelivered message|^received:|^return-path:).*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _recipients_from_text(text: str) -> list[str]:
-    """Addresses a broken bounce names as failed: those in ``<a@b>:`` lines or next to a status."""
-    found = re.findall(r"^\s*<?([^\s<>@]+@[^\s<>]+?)>?\s*:?\s*$|^\s*<([^\s<>@]+@[^\s<>]+)>:", text, re.M)
-    return [a or b for a, b in found][:20]
+    """Addresses a broken bounce names, before the copy of the original message starts."""
+    cut = _ORIGINAL_FOLLOWS.search(text)
+    head = text[: cut.start()] if cut else text
+    found = [a for a in _ADDRESS.findall(head) if not re.match(r"(mailer-daemon|postmaster)@", a, re.I)]
+    return list(dict.fromkeys(found))[:20]
 
 
 def _diagnostic_from_text(text: str) -> str:
@@ -258,6 +277,7 @@ def classify(message: Message, sender_email: str, subject: str, body_text: str) 
         return Classification(MailKind.COMPLAINT, True, spam, None)
     blocks = _dsn_fields(message)
     daemon = bool(_DAEMON_SENDER.match(sender_email or ""))
+    postmaster = daemon or bool(_POSTMASTER.match(sender_email or ""))
     bounce_subject = bool(_BOUNCE_SUBJECT.search(subject or ""))
     if report_type == "delivery-status" or blocks:
         bounce = _bounce_from_fields(message, blocks, body_text)
@@ -267,7 +287,7 @@ def classify(message: Message, sender_email: str, subject: str, body_text: str) 
     if report_type == "disposition-notification":
         return Classification(MailKind.AUTO_REPLY, True, spam, None)
     if (daemon and (bounce_subject or _STATUS.search(body_text))) or (
-        bounce_subject and (daemon or "Return-Path: <> (null sender)" in markers or _text_fields(body_text))
+        bounce_subject and (postmaster or "Return-Path: <> (null sender)" in markers or _text_fields(body_text))
     ):
         bounce = _bounce_from_fields(message, _text_fields(body_text), body_text)
         if bounce is not None:

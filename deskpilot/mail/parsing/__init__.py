@@ -144,19 +144,22 @@ def parse(raw: bytes) -> ParsedMail:
     walk = Walk()
     walk_part(message, walk)
     texts: list[str] = []
-    htmls: list[str] = []
+    raw_htmls: list[str] = []
     has_html = any(segment.html is not None for segment in walk.segments)
+    has_plain = any(segment.text is not None for segment in walk.segments)
     for segment in walk.segments:
         if segment.html is not None:
-            html_part = sanitize_html(segment.html)
-            htmls.append(html_part)
-            texts.append(segment.text if segment.text is not None else html_to_text(html_part))
+            raw_htmls.append(segment.html)
+            texts.append(segment.text if segment.text is not None else html_to_text(sanitize_html(segment.html)))
         elif segment.text is not None:
             texts.append(segment.text)
             if has_html:
-                htmls.append(text_to_html(segment.text))
-    text = "\n\n".join(t.strip("\n") for t in texts if t.strip()).strip("\n")
-    html = "\n".join(htmls) if has_html else ""
+                raw_htmls.append(text_to_html(segment.text))
+    text = "\n\n".join(t.strip("\n") for t in texts if t.strip()).strip()
+    raw_html = "\n".join(raw_htmls)
+    html = sanitize_html(raw_html) if has_html else ""
+    reply_html = sanitize_html(quotes.reply_html(raw_html)) if has_html else ""
+    reply_text = quotes.reply_text(text if has_plain or not has_html else html_to_text(reply_html))
     # Raw (unsanitised) HTML names the cid: references reliably; sanitising keeps the cid: scheme.
     attachments = [
         ParsedAttachment(
@@ -193,8 +196,8 @@ def parse(raw: bytes) -> ParsedMail:
         date=parse_date(_header(message, "date")),
         text=text,
         html=html,
-        reply_text=quotes.reply_text(text),
-        reply_html=quotes.reply_html(html) if html else "",
+        reply_text=reply_text,
+        reply_html=reply_html,
         attachments=attachments,
         kind=str(result.kind),
         auto_submitted=result.auto_submitted,

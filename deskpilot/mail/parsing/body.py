@@ -193,6 +193,13 @@ def extract_uuencoded(text: str, walk: Walk) -> str:
         text = text[: start.start()] + text[end.end() :]
 
 
+def _block_bytes(block: Message) -> bytes:
+    try:
+        return block.as_bytes()
+    except Exception:
+        return b"".join(f"{k}: {v}\n".encode("utf-8", "surrogateescape") for k, v in block.raw_items()) + b"\n"
+
+
 def _is_body_text(part: Message, content_type: str) -> bool:
     if content_type not in ("text/plain", "text/html"):
         return False
@@ -219,6 +226,11 @@ def _walk_part(part: Message, walk: Walk, depth: int) -> None:
         return
     if content_type in ("message/rfc822", "message/global") and isinstance(part.get_payload(), list):
         _forwarded(part, walk)
+        return
+    if content_type.startswith("message/") and isinstance(part.get_payload(), list):
+        # delivery-status, disposition-notification, feedback-report: header blocks kept as text.
+        blocks = [b for b in part.get_payload() if isinstance(b, Message)]
+        _add_attachment(part, walk, b"".join(_block_bytes(b) for b in blocks))
         return
     if part.is_multipart():
         children = [child for child in part.get_payload() if isinstance(child, Message)]

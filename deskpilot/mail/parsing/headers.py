@@ -63,12 +63,20 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
             return data.decode(codec), False
         except (UnicodeDecodeError, LookupError):
             pass
-    for fallback in ("utf-8", "cp1252"):
-        try:
-            return data.decode(fallback), bool(charset)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), True
+    try:
+        return data.decode("utf-8"), bool(charset)
+    except UnicodeDecodeError:
+        pass
+    # Mostly UTF-8 with a few broken sequences (a truncated character): UTF-8 with replacements
+    # reads better than cp1252 mojibake of every character.
+    lenient = data.decode("utf-8", "replace")
+    broken = lenient.count("\ufffd")
+    if sum(1 for ch in lenient if ord(ch) > 127) - broken > 2 * broken:
+        return lenient, True
+    try:
+        return data.decode("cp1252"), True
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), True
 
 
 def _undo_surrogates(value: str) -> str:
