@@ -686,6 +686,11 @@ def _open_follow_up(closed: Ticket, who: _Who, *, via: str, at: datetime.datetim
     tags = _tag_names(closed)
     if tags:
         _set_tags(follow_up, tags)
+    # The CCs carry over: a CC'd customer whose reply started the follow-up must be able to see
+    # it, and the conversation keeps its audience.
+    ccs = list(closed.ccs.all())
+    if ccs:
+        follow_up.ccs.set(ccs)
     search.reindex([follow_up])
     TicketLink.objects.create(source=follow_up, target=closed, kind=LinkKind.FOLLOW_UP, created_at=at)
     recorder = _Changes(follow_up, who, via, at)
@@ -703,7 +708,7 @@ def _open_follow_up(closed: Ticket, who: _Who, *, via: str, at: datetime.datetim
             "team": follow_up.team_id,
             "assignee": None,
             "tags": tags,
-            "ccs": [],
+            "ccs": sorted(c.pk for c in ccs),
             "custom_fields": follow_up.custom_fields,
             "follow_up_of": closed.pk,
         },

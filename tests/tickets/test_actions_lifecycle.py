@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from deskpilot.accounts.models import Role
 from deskpilot.core.errors import InvalidInput, NotPermitted, StaleVersion
-from deskpilot.tickets import actions
+from deskpilot.tickets import actions, permissions
 from deskpilot.tickets.models import LinkKind, Status, Ticket, TicketEvent, TicketLink, Via
 from tests import factories
 
@@ -51,6 +51,21 @@ def test_reply_to_closed_ticket_starts_linked_follow_up():
     ticket.refresh_from_db()
     assert ticket.status == Status.CLOSED
     assert ticket.messages.count() == 1
+
+
+def test_a_ccd_customer_replying_to_a_closed_ticket_can_see_the_follow_up():
+    agent = factories.user(Role.AGENT)
+    cc = factories.customer_user()
+    ticket = factories.ticket()
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"ccs": [cc.customer]})
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"status": Status.CLOSED})
+    follow_up = actions.add_message(ticket, actor=cc, via=Via.WEB, body_text="Same problem here").ticket
+    assert follow_up.pk != ticket.pk
+    assert list(follow_up.ccs.all()) == [cc.customer]
+    assert permissions.can_view(cc, follow_up)
+    created = follow_up.events.get(field="created")
+    assert created.new["ccs"] == [cc.customer.pk]
 
 
 def test_solved_tickets_close_after_configured_days(settings):
