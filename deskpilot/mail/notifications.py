@@ -233,7 +233,7 @@ def notify_assignment(ticket_id: int) -> OutboundMail | None:
     if agent is None or not agent.email:
         return None
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("requester", "team").get(pk=ticket_id)
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "team").get(pk=ticket_id)
         if ticket.assignee_id != assignee_id:
             return None  # reassigned meanwhile: that change sends its own notice
         if OutboundMail.objects.filter(

@@ -288,7 +288,7 @@ def queue_reply(message: Message) -> OutboundMail | None:
     with transaction.atomic():
         # The ticket's row lock serialises two receivers of the same change (on PostgreSQL;
         # SQLite's write transactions are serial anyway).
-        ticket = Ticket.objects.select_for_update().select_related("requester").get(pk=message.ticket_id)
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(pk=message.ticket_id)
         if OutboundMail.objects.filter(message=message, kind=OutboundKind.REPLY).exists():
             return None
         customers = [ticket.requester, *ticket.ccs.exclude(pk=ticket.requester_id).order_by("id")]

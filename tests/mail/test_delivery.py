@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 
 import pytest
 import time_machine
 from django.core import mail as django_mail
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -233,3 +235,38 @@ def test_settings_are_respected_for_the_number_of_attempts(mailbox, agent, setti
     assert tasks.deliver(out.pk) == DeliveryStatus.FAILED
     out.refresh_from_db()
     assert out.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED is PostgreSQL's; SQLite writers are serial")
+def test_the_sweep_skips_a_mail_another_worker_holds():
+    now = timezone.now()
+    held = OutboundMail.objects.create(
+        kind="reply", from_address="s@acme.test", to=["a@x.test"], subject="s", message_id_header="held@acme.test",
+        body_text="x", next_attempt_at=now,
+    )  # fmt: skip
+    free = OutboundMail.objects.create(
+        kind="reply", from_address="s@acme.test", to=["b@x.test"], subject="s", message_id_header="free@acme.test",
+        body_text="x", next_attempt_at=now,
+    )  # fmt: skip
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                list(OutboundMail.objects.select_for_update().filter(pk=held.pk))
+                locked.set()
+                release.wait(20)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(20)
+        # Not blocked by the other worker's lock, and not taking its mail.
+        assert tasks.claim_due(now) == [free.pk]
+    finally:
+        release.set()
+        thread.join(20)
+    assert tasks.claim_due(now) == [held.pk]
