@@ -54,7 +54,7 @@ from deskpilot.mail.models import (
     MailReference,
     OutboundMail,
 )
-from deskpilot.mail.parsing import MailParseError, ParsedAttachment, ParsedMail, parse
+from deskpilot.mail.parsing import ParsedAttachment, ParsedMail, parse
 from deskpilot.tickets import actions
 from deskpilot.tickets import attachments as attachment_files
 from deskpilot.tickets.models import Channel, LinkKind, Message, Status, Ticket, TicketLink, Via
@@ -63,6 +63,8 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = actions.SUBJECT_MAX
 NO_SUBJECT = "(no subject)"
+# The requester of mail that names no sender (.invalid is reserved: RFC 2606).
+UNKNOWN_SENDER = "unknown-sender@deskpilot.invalid"
 # Statuses of an earlier copy that make a new copy a duplicate: it was dealt with. A failed or
 # unprocessed earlier copy does not count: the new copy is processed, and the old one becomes
 # its duplicate when retried.
@@ -191,8 +193,11 @@ class _Run:
         self.stage = "checking for duplicates"
         if self._duplicate():
             return
+        # Not for bounces and complaints: some reporting servers reuse the bounced message's id.
+        noise = inbound.kind in (MailKind.BOUNCE, MailKind.COMPLAINT) or parsed.bounce is not None
         if (
-            parsed.message_id
+            not noise
+            and parsed.message_id
             and MailReference.objects.filter(message_id_header=parsed.message_id, outbound=True).exists()
         ):
             # Our own mail came back to us (a CC or BCC to a support address): never a ticket.
@@ -326,12 +331,12 @@ class _Run:
 
         self.stage = "preparing the message"
         files, skipped = _attachments(parsed.attachments)
-        body_text, body_html = _body(parsed, skipped)
 
         if target is not None:
             ticket = target.ticket
             author = _participant(ticket, sender_email, staff)
             if author is not None and not (isinstance(author, User) and ticket.status == Status.CLOSED):
+                body_text, body_html = _body(parsed, skipped, reply=True)
                 self.stage = f"adding the reply to ticket {ticket.pk}"
                 public = not (isinstance(author, User) and author.role not in AGENT_ROLES)
                 message = actions.add_message(
@@ -353,10 +358,10 @@ class _Run:
                 return
 
         self.stage = "creating the ticket"
-        if not sender_email:
-            raise MailParseError("the message has no sender address (From, Sender or Return-Path)")
-        requester = find_or_create_customer(sender_email, sender.name if sender else "")
-        _clear_bouncing(sender_email)
+        body_text, body_html = _body(parsed, skipped, reply=False)
+        requester, known_sender = _requester(parsed)
+        if known_sender:
+            _clear_bouncing(sender_email)
         ccs = _customers(others)
         subject = tokens.strip_subject_tags(parsed.subject or "") or NO_SUBJECT
         if len(subject) > SUBJECT_MAX:
@@ -384,7 +389,7 @@ class _Run:
             self.stage = f"linking the new ticket to ticket {target.ticket.pk}"
             actions.link_tickets(ticket, target.ticket, actor=None, via=Via.EMAIL, kind=LinkKind.RELATED)
         self._finish(InboundStatus.PROCESSED, ticket=ticket, message=message)
-        if mailbox is None or mailbox.send_acknowledgement:
+        if known_sender and (mailbox is None or mailbox.send_acknowledgement):
             self.stage = "queueing the acknowledgement"
             _acknowledge(ticket, automatic=automatic)
 
@@ -395,6 +400,20 @@ class _Run:
 def _base_address(address: str) -> str:
     """``support+t12-abc@example.com`` is ``support@example.com``; lower-case."""
     return _PLUS.sub("@", address.strip().lower())
+
+
+def _requester(parsed: ParsedMail) -> tuple[Customer, bool]:
+    """The customer a new ticket is from, and whether their address is real. Mail without a
+    usable sender (no From, Sender, Return-Path or Reply-To) still becomes a ticket, from a
+    placeholder customer at a reserved domain that no mail is ever sent to."""
+    candidates = [parsed.sender] if parsed.sender else []
+    candidates += list(parsed.reply_to)
+    for address in candidates:
+        try:
+            return find_or_create_customer(address.email.strip(), address.name), True
+        except DeskpilotError:
+            continue
+    return find_or_create_customer(UNKNOWN_SENDER, "Unknown sender"), False
 
 
 def _mailbox_addresses() -> set[str]:
@@ -604,13 +623,19 @@ def _attachments(
     return accepted, skipped
 
 
-def _body(parsed: ParsedMail, skipped: Sequence[str]) -> tuple[str, str]:
-    """The new content of the mail (quoted history and signature removed by the parser), with
-    the full text as a fallback, and a line for each attachment left out."""
-    text = (parsed.reply_text or "").strip() or (parsed.text or "").strip()
-    html = (parsed.reply_html or "").strip() if (parsed.reply_text or "").strip() else (parsed.html or "").strip()
-    if not html and parsed.reply_html and not text:
-        html = parsed.reply_html
+def _body(parsed: ParsedMail, skipped: Sequence[str], *, reply: bool) -> tuple[str, str]:
+    """What the conversation shows of the mail, and a line for each attachment left out.
+
+    A reply to a ticket shows only its new content (quoted history and signature removed by the
+    parser): the history is already in the conversation. A mail that starts a ticket shows all
+    of it, since what it quotes or forwards is in no conversation yet (a forwarded message's
+    "new content" is only the forward line). The full original is one click away either way."""
+    full_text, full_html = (parsed.text or "").strip(), (parsed.html or "").strip()
+    reply_text, reply_html = (parsed.reply_text or "").strip(), (parsed.reply_html or "").strip()
+    if reply and (reply_text or reply_html):
+        text, html = reply_text, reply_html
+    else:
+        text, html = full_text, full_html
     if html and not html_to_text(html).strip() and not re.search(r"<img\b", html, re.IGNORECASE):
         html = ""  # nothing visible in it: the text says more
     limit = settings.MESSAGE_MAX_CHARS

@@ -26,7 +26,7 @@ def mail_raw_dir(settings: Any, tmp_path: Path) -> Path:
     return Path(settings.MAIL_RAW_DIR)
 
 
-def testdata() -> Path:
+def corpus_dir() -> Path:
     root = os.environ.get("DESKPILOT_TESTDATA")
     if not root:
         pytest.skip("DESKPILOT_TESTDATA is not set (make test sets it)")
