@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("deskpilot.tickets.urls")),
     path("", include("deskpilot.portal.urls")),
     path("", include("deskpilot.mail.urls")),
+    path("", include("deskpilot.mail.urls_inbound")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

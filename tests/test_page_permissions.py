@@ -108,6 +108,20 @@ PAGES: dict[str, Route] = {
     ),
     "portal:public_request": Route(lambda w: reverse("portal:public_request"), _everyone(OK)),
     "portal:public_thanks": Route(lambda w: reverse("portal:public_thanks"), _everyone(OK)),
+    "mail_inbound:inbound": Route(
+        lambda w: reverse("mail_inbound:inbound", args=[_inbound_mail(w)]),
+        _staff_page(collaborators=HIDDEN, follower=OK),
+    ),
+    "mail_inbound:inbound_raw": Route(
+        lambda w: reverse("mail_inbound:inbound_raw", args=[_inbound_mail(w)]),
+        _staff_page(collaborators=HIDDEN, follower=OK),
+    ),
+    "mail_inbound:failed": Route(
+        lambda w: reverse("mail_inbound:failed"), {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN}
+    ),
+    "mail_inbound:spam": Route(
+        lambda w: reverse("mail_inbound:spam"), {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN}
+    ),
 }
 
 # Forms (POST only). Allowed roles must not be refused (their empty form may be invalid: 422 or
@@ -149,7 +163,31 @@ FORMS: dict[str, Route] = {
     "mail:outbound_retry": Route(
         lambda w: reverse("mail:outbound_retry", args=[_failed_mail(w)]), {**_AGENT_FORM, "follower": HIDDEN}
     ),
+    "mail_inbound:failed_retry": Route(
+        lambda w: reverse("mail_inbound:failed_retry", args=[_inbound_mail(w, status="failed")]),
+        {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN},
+    ),
+    "mail_inbound:failed_retry_all": Route(
+        lambda w: reverse("mail_inbound:failed_retry_all"), {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN}
+    ),
+    "mail_inbound:spam_release": Route(
+        lambda w: reverse("mail_inbound:spam_release", args=[_inbound_mail(w, status="spam")]),
+        {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN},
+    ),
 }
+
+
+def _inbound_mail(world: World, status: str = "processed") -> int:
+    """A received email of the matrix ticket (its raw stored), in the given state."""
+    from deskpilot.mail import raw
+    from deskpilot.mail.models import InboundMail
+
+    content = b"From: a@example.test\r\nTo: support@example.test\r\nSubject: Matrix\r\n\r\nHello\r\n"
+    mail = InboundMail.objects.create(
+        source="pipe", raw_sha256=raw.store(content), size=len(content), status=status, sender="a@example.test",
+        subject="Matrix", ticket=world.ticket if status == "processed" else None,
+    )  # fmt: skip
+    return mail.pk
 
 
 def _failed_mail(world: World) -> int:

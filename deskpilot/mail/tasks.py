@@ -185,3 +185,6 @@ def send_outbound(outbound_id: int) -> str:
 @db_periodic_task(crontab(minute="*"), name="mail.sweep_outbound")
 def sweep_outbound() -> int:
     return sweep()
+
+
+from deskpilot.mail import intake_tasks  # noqa: E402, F401  (registers the inbound tasks)
