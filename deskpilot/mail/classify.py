@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from deskpilot.mail.models import MailKind
-from deskpilot.mail.parsing.headers import decode_header, message_ids
+from deskpilot.mail.parsing.headers import decode_header, message_ids, mime_view
 
 # Header -> values that mark automatic mail ("*" = any value). Sources: RFC 3834; Microsoft
 # Exchange (X-Auto-Response-Suppress); Zammad, OTRS, Request Tracker and procmail conventions.
@@ -96,9 +96,10 @@ def _first(message: Message, name: str) -> str:
 
 def _report_type(message: Message) -> str:
     try:
-        if message.get_content_type() != "multipart/report":
+        view = mime_view(message)
+        if view.get_content_type() != "multipart/report":
             return ""
-        return str(message.get_param("report-type", "", header="content-type") or "").lower()
+        return str(view.get_param("report-type", "", header="content-type") or "").lower()
     except Exception:
         return ""
 
@@ -139,7 +140,7 @@ def _dsn_fields(message: Message) -> list[dict[str, str]]:
     blocks: list[dict[str, str]] = []
     for part in _walk(message):
         try:
-            if part.get_content_type() != "message/delivery-status":
+            if mime_view(part).get_content_type() != "message/delivery-status":
                 continue
             payload = part.get_payload()
         except Exception:  # noqa: S112 - an unreadable part is not a report
@@ -178,7 +179,7 @@ def _recipient(value: str) -> str:
 def _original_message_id(message: Message) -> str:
     for part in _walk(message)[1:]:
         try:
-            content_type = part.get_content_type()
+            content_type = mime_view(part).get_content_type()
             if content_type in ("message/rfc822", "message/global"):
                 payload = part.get_payload()
                 inner = payload[0] if isinstance(payload, list) and payload else None
@@ -304,6 +305,6 @@ def classify(message: Message, sender_email: str, subject: str, body_text: str) 
 
 def _safe_type(part: Message) -> str:
     try:
-        return part.get_content_type()
+        return mime_view(part).get_content_type()
     except Exception:
         return ""

