@@ -179,8 +179,8 @@ def database_lines(results: dict[str, dict[str, Any]]) -> list[str]:
             + f"; CPUs busy with other work just before the latency / throughput phases: {busy_text}"
             + (
                 f"; {len(fx.get('detail_ids', []))} detail tickets with 20 messages, "
-                f"{fx.get('detail_ids_topped_up', 0)} of them brought to 20 with internal notes by the benchmark"
-                if fx
+                f"{fx['detail_ids_topped_up']} of them brought to 20 with internal notes by the benchmark"
+                if "detail_ids_topped_up" in fx
                 else ""
             )
         )
