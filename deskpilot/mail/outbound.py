@@ -341,8 +341,25 @@ def queue_pending_replies(ticket_id: int | None = None) -> list[OutboundMail]:
 
 
 def on_ticket_changed(sender: Any, *, ticket_id: int, fields: Sequence[str], **kwargs: Any) -> None:
-    """Receiver of ``tickets.signals.ticket_changed`` (after commit). A failure here is logged and
-    never reaches the person who replied: their reply is saved, and the sweep retries the email."""
+    """Receiver of ``tickets.signals.ticket_changed`` (after commit): hands the change to the job
+    worker, so composing mail (recipients, threading headers, templates: a score of queries)
+    never slows the request that changed the ticket. Enqueueing failures are logged and never
+    reach the person who replied: their reply is saved, and the sweep emails it later."""
+    if not ({"message", "created", "assignee"} & set(fields)):
+        return
+    from deskpilot.mail.tasks import mail_for_ticket_change
+
+    try:
+        mail_for_ticket_change(ticket_id, list(fields))
+    except Exception:
+        logger.exception(
+            "could not enqueue the mail for a change of ticket %s; the sweep will catch replies", ticket_id
+        )
+
+
+def handle_ticket_change(ticket_id: int, fields: Sequence[str]) -> None:
+    """Queue the mail a ticket change calls for: replies, the acknowledgement, the assignment
+    notice. Each step is independent; a failing one is logged and does not stop the others."""
     from deskpilot.mail import notifications
 
     steps: list[tuple[str, Callable[[], object]]] = []

@@ -175,6 +175,14 @@ def sweep(now: datetime.datetime | None = None) -> int:
             return attempted
 
 
+@db_task(name="mail.ticket_changed")
+def mail_for_ticket_change(ticket_id: int, fields: list[str]) -> None:
+    """The mail a ticket change calls for, composed here in the worker (see outbound.on_ticket_changed)."""
+    from deskpilot.mail.outbound import handle_ticket_change
+
+    handle_ticket_change(ticket_id, fields)
+
+
 @db_task(name="mail.send_outbound")
 def send_outbound(outbound_id: int) -> str:
     """Send one OutboundMail (idempotent: a sent, failed or claimed mail is left alone)."""
