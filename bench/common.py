@@ -32,12 +32,18 @@ TARGETS_MS = {
     "detail": 25.0,
     "create": 40.0,
     "search": 150.0,
+    "page_inbox": 100.0,
+    "page_ticket": 80.0,
 }
+# First contentful paint in the browser (bench.first_paint), judged on the slower of the two pages.
+FIRST_PAINT_MS = 1000.0
 TARGET_LABELS = {
     "list": "Ticket list, first page, status + team filter",
     "detail": "Ticket detail with 20 messages",
     "create": "Ticket create",
     "search": "Full-text search (`?q=`), worst of common / rare / two-word",
+    "page_inbox": "Inbox page (built-in and filtered views)",
+    "page_ticket": "Ticket page with 20 messages",
 }
 DB_LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 

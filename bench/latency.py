@@ -52,6 +52,7 @@ from deskpilot.accounts import actions as account_actions  # noqa: E402
 from deskpilot.accounts.models import ApiToken, Role, Team, User  # noqa: E402
 from deskpilot.core import search  # noqa: E402
 from deskpilot.customers.models import Customer  # noqa: E402
+from deskpilot.demo import staff as demo_staff  # noqa: E402
 from deskpilot.tickets import actions as ticket_actions  # noqa: E402
 from deskpilot.tickets.models import Message, Status, Ticket, Via  # noqa: E402
 
@@ -282,12 +283,33 @@ def scenario_requests(name: str, fixtures: dict[str, Any], rng: random.Random) -
     elif name.startswith("search_"):
         for term in _cycle(fixtures["search"][name], rng):
             yield "GET", f"{api}?{urlencode({'q': term['q']})}", None
+    elif name == "page_inbox":
+        # The built-in views and filtered views of a demo agent with assigned tickets and teams.
+        views = [f"/inbox/{slug}" for slug in PAGE_VIEWS] + ["/inbox"]
+        filtered = [
+            "/inbox/all-open?" + urlencode({"status": status, "team": team})
+            for status in ("new", "open", "pending", "on_hold")
+            for team in fixtures["team_ids"]
+        ]
+        for path in _cycle(views * 4 + filtered, rng):
+            yield "GET", path, None
+    elif name == "page_ticket":
+        for pk in _cycle(fixtures["detail_ids"], rng):
+            yield "GET", f"/tickets/{pk}", None
+    elif name == "page_search":
+        terms = [
+            t["q"]
+            for kind in ("search_common", "search_rare", "search_two_words")
+            for t in fixtures["search"].get(kind, [])
+        ]
+        for term in _cycle(terms, rng):
+            yield "GET", f"/search?{urlencode({'q': term})}", None
     else:
         raise ValueError(name)
 
 
 def measure(
-    client: Client, token: str, name: str, fixtures: dict[str, Any], *, warmup: int, count: int, seed: int
+    client: Client, token: str | None, name: str, fixtures: dict[str, Any], *, warmup: int, count: int, seed: int
 ) -> dict[str, Any]:
     rng = random.Random(f"{seed}-{name}")
     requests = scenario_requests(name, fixtures, rng)
@@ -298,7 +320,8 @@ def measure(
     queries: list[int] = []
     created: list[int] = []
     statuses: collections.Counter[int] = collections.Counter()
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    # Pages use the signed-in session of their client; the API a bearer token.
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     gc.collect()
     with connection.execute_wrapper(counter), Progress(transient=True) as progress:
         task = progress.add_task(f"  {name}", total=warmup + count)
@@ -362,7 +385,22 @@ def _delete(ids: list[int]) -> None:
         Ticket.objects.filter(pk__in=ids).delete()
 
 
-SCENARIOS = ["list", "list_unsolved", "detail", "create", "search_common", "search_rare", "search_two_words"]
+SCENARIOS = [
+    "list",
+    "list_unsolved",
+    "detail",
+    "create",
+    "search_common",
+    "search_rare",
+    "search_two_words",
+    "page_inbox",
+    "page_ticket",
+    "page_search",
+]
+# The agent workspace's built-in views (tickets/saved_views.py QUEUES), measured as pages.
+PAGE_VIEWS = ["my-open", "unassigned", "my-teams", "all-open", "pending", "recently-solved"]
+# Pages are measured as a demo agent (assigned tickets, team memberships) signed in with a session.
+PAGE_USER = "agent1@demo.deskpilot.test"
 
 
 def collect_fixtures(seed: int) -> tuple[dict[str, Any], str]:
@@ -386,7 +424,10 @@ def collect_fixtures(seed: int) -> tuple[dict[str, Any], str]:
     customer_ids = random_customers(rng, 200)
     print("  choosing search words from the data", flush=True)
     terms = search_terms(rng)
+    page_user = User.objects.filter(email=PAGE_USER, is_active=True).first()
     fixtures = {
+        "page_user": page_user.email if page_user else None,
+        "page_password": demo_staff.PASSWORD if page_user else None,
         "team_ids": team_ids,
         "statuses": [s.value for s in Status],
         "detail_ids": detail_ids,
@@ -414,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
 
     fixtures, token = collect_fixtures(args.seed)
     client = Client()
+    page_client = Client()
+    page_user = User.objects.filter(email=fixtures["page_user"]).first() if fixtures["page_user"] else None
+    if page_user is not None:
+        page_client.force_login(page_user)
     results: dict[str, Any] = {}
     created: list[int] = []
     try:
@@ -421,7 +466,15 @@ def main(argv: list[str] | None = None) -> int:
             if name.startswith("search_") and not fixtures["search"].get(name):
                 print(f"  {name:<17} skipped: no such words found in the data", flush=True)
                 continue
-            result = measure(client, token, name, fixtures, warmup=args.warmup, count=args.requests, seed=args.seed)
+            if name.startswith("page_") and page_user is None:
+                print(f"  {name:<17} skipped: the demo agent {PAGE_USER} is missing", flush=True)
+                continue
+            if name.startswith("page_"):
+                result = measure(
+                    page_client, None, name, fixtures, warmup=args.warmup, count=args.requests, seed=args.seed
+                )
+            else:
+                result = measure(client, token, name, fixtures, warmup=args.warmup, count=args.requests, seed=args.seed)
             created.extend(result.pop("_created"))
             results[name] = result
             ms = result["ms"]

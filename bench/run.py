@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import dataset, machine, report, throughput
+from bench import dataset, first_paint, machine, report, throughput
 from bench.common import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_TICKETS, PYTHON, REPO, RESULTS_DIR, BenchDatabase
 
 LATENCY_TIMEOUT_SECONDS = 3600
@@ -47,7 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--tickets", type=_positive, default=DEFAULT_TICKETS, help="size of the demo database")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--skip-throughput", action="store_true", help="only the in-process latency figures")
+    parser.add_argument("--skip-throughput", action="store_true", help="no throughput phase (gunicorn + 8 clients)")
+    parser.add_argument("--skip-browser", action="store_true", help="no first-paint phase (chromium)")
+    parser.add_argument("--paint-loads", type=_positive, default=40, help="page loads per page kind in the browser")
     parser.add_argument("--requests", type=_positive, default=300, help="measured requests per scenario (≥ 200)")
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests per scenario first")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load per throughput endpoint")
@@ -136,6 +138,14 @@ def bench_database(db: BenchDatabase, args: argparse.Namespace, machine_info: di
             result["cpu_busy_before_throughput"] = machine.wait_until_quiet(args.wait_idle)
             result["throughput"] = throughput.run(
                 db, fixtures, duration=args.duration, warmup=args.throughput_warmup, log=db.data_dir / "gunicorn.log"
+            )
+        if args.skip_browser or not fixtures.get("page_user"):
+            result["first_paint"] = None
+        else:
+            print("First paint in the browser (chromium through gunicorn)", flush=True)
+            result["cpu_busy_before_first_paint"] = machine.wait_until_quiet(args.wait_idle)
+            result["first_paint"] = first_paint.run(
+                db, fixtures, loads=args.paint_loads, log=db.data_dir / "gunicorn-paint.log"
             )
     result["finished_at"] = _now()
     return result
