@@ -25,6 +25,7 @@ import datetime
 import email.parser
 import email.policy
 import email.utils
+import functools
 import importlib
 import logging
 import re
@@ -94,17 +95,23 @@ def receive(raw: bytes, *, source: str, mailbox: Mailbox | None = None) -> Inbou
     except Exception as error:
         logger.exception("inbound mail could not be stored")
         raise NotStored(f"{type(error).__name__}: {error}") from error
-    return process(inbound)
+    return _process(inbound, fresh=True)
 
 
 def process(inbound: InboundMail, *, not_spam: bool = False) -> InboundMail:
     """Parse, classify and thread a stored message (again). Idempotent: a message already
     processed, or a duplicate, is returned as it is. ``not_spam`` processes a message from the
     spam list as normal mail (an admin's decision). Never raises."""
+    return _process(inbound, not_spam=not_spam)
+
+
+def _process(inbound: InboundMail, *, not_spam: bool = False, fresh: bool = False) -> InboundMail:
     run: _Run | None = None
     try:
         with transaction.atomic():
-            locked = InboundMail.objects.select_for_update().get(pk=inbound.pk)
+            # A row created a moment ago by receive() is known to nobody else: no need to lock
+            # and re-read it. Any other (a retry, two workers) is locked, and its status re-read.
+            locked = inbound if fresh else InboundMail.objects.select_for_update().get(pk=inbound.pk)
             if locked.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE, InboundStatus.IGNORED):
                 return locked
             if locked.status == InboundStatus.SPAM and not not_spam:
@@ -172,6 +179,11 @@ class _Run:
     parsed: ParsedMail | None = None
     notes: list[str] = field(default_factory=list)
 
+    @functools.cached_property
+    def mailboxes(self) -> list[Mailbox]:
+        """Every support address (one query per message; a handful of rows)."""
+        return list(Mailbox.objects.select_related("team"))
+
     def go(self) -> None:
         try:
             self._go()
@@ -206,7 +218,7 @@ class _Run:
 
         self.stage = "finding the mailbox"
         if inbound.mailbox is None:
-            inbound.mailbox = _mailbox_for(parsed)
+            inbound.mailbox = _mailbox_for(parsed, self.mailboxes)
 
         if parsed.spam and not self.not_spam:
             self._finish(InboundStatus.SPAM)
@@ -240,8 +252,9 @@ class _Run:
         inbound.save()
         parsed = self.parsed
         if parsed and parsed.message_id and ticket is not None and status == InboundStatus.PROCESSED:
-            MailReference.objects.get_or_create(
-                message_id_header=parsed.message_id[:998], ticket=ticket, defaults={"message": message}
+            MailReference.objects.bulk_create(
+                [MailReference(message_id_header=parsed.message_id[:998], ticket=ticket, message=message)],
+                ignore_conflicts=True,
             )
 
     def _duplicate(self) -> bool:
@@ -326,7 +339,7 @@ class _Run:
         automatic = inbound.kind != MailKind.NORMAL or parsed.auto_submitted
         target = _thread_target(parsed)
         staff = _staff_user(sender_email)
-        mailbox_addresses = _mailbox_addresses()
+        mailbox_addresses = {m.address.lower() for m in self.mailboxes}
         others = _other_addresses(parsed, exclude={sender_email.lower()} | mailbox_addresses)
 
         self.stage = "preparing the message"
@@ -416,17 +429,13 @@ def _requester(parsed: ParsedMail) -> tuple[Customer, bool]:
     return find_or_create_customer(UNKNOWN_SENDER, "Unknown sender"), False
 
 
-def _mailbox_addresses() -> set[str]:
-    return {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
-
-
-def _mailbox_for(parsed: ParsedMail) -> Mailbox | None:
+def _mailbox_for(parsed: ParsedMail, mailboxes: Sequence[Mailbox]) -> Mailbox | None:
     wanted = [
         _base_address(a) for a in [*(x.email for x in parsed.to), *(x.email for x in parsed.cc), *parsed.delivered_to]
     ]
     if not wanted:
         return None
-    by_address = {m.address.lower(): m for m in Mailbox.objects.select_related("team")}
+    by_address = {m.address.lower(): m for m in mailboxes}
     for address in wanted:
         if address in by_address:
             return by_address[address]
