@@ -193,6 +193,9 @@ def test_the_worker_command_serves_the_ticket_tasks(tmp_path):
     Ctrl-C stops it cleanly."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DESKPILOT_", "DATABASE_URL"))}
     env.update(DESKPILOT_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="deskpilot.settings", PYTHONUNBUFFERED="1")
+    # A migrated database, as in `make run`: periodic jobs (some run every minute) may fire while
+    # the worker is up, and must find their tables.
+    subprocess.run([sys.executable, "-m", "deskpilot.cli", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     worker = subprocess.Popen(
         [sys.executable, "-m", "deskpilot.cli", "worker"],
         cwd=ROOT,
