@@ -281,8 +281,9 @@ def is_agent_reply(message: Message) -> bool:
     )
 
 
-def queue_reply(message: Message) -> OutboundMail | None:
-    """Queue the email of one public agent reply (None when it is not one, or already queued)."""
+def queue_reply(message: Message, *, skip_reason: str = "") -> OutboundMail | None:
+    """Queue the email of one public agent reply (None when it is not one, or already queued).
+    With ``skip_reason`` the mail is recorded as not sent, for that reason, and never sent."""
     if not is_agent_reply(message):
         return None
     with transaction.atomic():
@@ -310,6 +311,7 @@ def queue_reply(message: Message) -> OutboundMail | None:
                     body_html=html,
                     message=message,
                     from_name=f"{author.name} ({sender.name})" if sender.name else author.name,
+                    skip_reason=skip_reason,
                 )
         except IntegrityError:
             return None  # queued by a concurrent receiver
@@ -326,6 +328,17 @@ def pending_replies(ticket_id: int | None = None, *, since: datetime.datetime | 
         qs = qs.filter(ticket_id=ticket_id)
     qs = qs.exclude(outbound_mail__kind=OutboundKind.REPLY)
     return list(qs.select_related("author_user").order_by("created_at", "id"))
+
+
+def record_replies_as_unsent(reason: str) -> int:
+    """Record every reply the sweep would email now (public agent replies of the last
+    REPLY_WINDOW without an email) as not sent, for ``reason``. For rows written in bulk, such as
+    the demo generator's history: they were never meant to reach anyone's mailbox."""
+    recorded = 0
+    for message in pending_replies():
+        if queue_reply(message, skip_reason=reason) is not None:
+            recorded += 1
+    return recorded
 
 
 def queue_pending_replies(ticket_id: int | None = None) -> list[OutboundMail]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -61,7 +62,7 @@ STATUSES = [Status.NEW, Status.OPEN, Status.OPEN, Status.PENDING, Status.ON_HOLD
 PRIORITIES = [Priority.NORMAL, Priority.HIGH, Priority.NORMAL, Priority.URGENT, Priority.LOW, Priority.NORMAL]
 
 
-def help_desk() -> dict[str, object]:
+def help_desk() -> dict[str, Any]:
     maya = factories.user(Role.AGENT, email="maya@deskpilot.test", name="Maya Chen")
     jonas = factories.user(Role.AGENT, email="jonas@deskpilot.test", name="Jonas Weber")
     priya = factories.user(Role.AGENT, email="priya@deskpilot.test", name="Priya Nair")
@@ -97,7 +98,7 @@ def help_desk() -> dict[str, object]:
         )
         assignee = next(assignees)
         team = teams[team_key] if team_key else None
-        changes: dict[str, object] = {"priority": PRIORITIES[i % len(PRIORITIES)]}
+        changes: dict[str, Any] = {"priority": PRIORITIES[i % len(PRIORITIES)]}
         if team is not None:
             changes["team"] = team
         if assignee is not None and team is not None:

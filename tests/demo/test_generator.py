@@ -510,3 +510,18 @@ def test_fast_html_equals_text_to_html():
             {"first": "Zoë", "agent": "O'Brien", "plan": "Team"}
         )
         assert simulate.fast_html(text) == text_to_html(text)
+
+
+def test_the_demo_history_is_never_emailed():
+    """The newest generated replies are history, not news: the mail sweep (which emails replies
+    whose signal was lost) must find nothing to send after demo-data."""
+    from deskpilot.mail import outbound, tasks
+    from deskpilot.mail.models import DeliveryStatus, OutboundMail
+
+    call_command("demo_data", "--tickets", "300", "--days", "2", "--seed", "5", stdout=io.StringIO())
+    assert outbound.pending_replies() == []
+    assert tasks.sweep() == 0
+    assert not OutboundMail.objects.exclude(status=DeliveryStatus.SKIPPED).exists()
+    recorded = OutboundMail.objects.filter(status=DeliveryStatus.SKIPPED)
+    assert recorded.exists(), "2 days of 300 tickets leave replies within the last hour"
+    assert all(entry["reason"] == "demo data: history, never emailed" for m in recorded for entry in m.skipped)

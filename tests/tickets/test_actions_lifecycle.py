@@ -65,6 +65,7 @@ def test_a_ccd_customer_replying_to_a_closed_ticket_can_see_the_follow_up():
     assert list(follow_up.ccs.all()) == [cc.customer]
     assert permissions.can_view(cc, follow_up)
     created = follow_up.events.get(field="created")
+    assert created.new is not None
     assert created.new["ccs"] == [cc.customer.pk]
 
 

@@ -68,7 +68,7 @@ def test_status_and_assign_then_back_to_the_same_view() -> None:
         ({"action": "merge", "merge_target": "1"}, "Nothing was changed. Merge target: ticket #1 is not among"),
     ],
 )
-def test_invalid_input_is_a_clear_message_and_changes_nothing(data: dict[str, str], expected: str) -> None:
+def test_invalid_input_is_a_clear_message_and_changes_nothing(data: dict[str, Any], expected: str) -> None:
     agent = factories.user(Role.AGENT)
     factories.ticket()
     one, two = factories.ticket(), factories.ticket()

@@ -24,6 +24,7 @@ from rich.progress import (
 from deskpilot.accounts.models import User
 from deskpilot.demo import generator, signins
 from deskpilot.demo.writer import IdsTaken
+from deskpilot.mail import outbound
 from deskpilot.tickets.models import Ticket
 
 USAGE_ERROR = 2
@@ -153,6 +154,9 @@ class Command(BaseCommand):
             ) from None
         except (IdsTaken, generator.HelperFailed) as error:
             raise CommandError(str(error)) from None
+        # The generated replies are history: without this, the mail sweep would email the most
+        # recent ones (it catches replies whose signal was lost) to the demo customers.
+        outbound.record_replies_as_unsent("demo data: history, never emailed")
         if verbosity:
             seconds = time.monotonic() - started
             numbers = f" (#{result.first_ticket} to #{result.last_ticket})" if result.first_ticket is not None else ""
