@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 
 from deskpilot.core.errors import InvalidInput
@@ -78,18 +78,17 @@ def _clean_domains(domains: Iterable[Any]) -> list[str]:
     return sorted(set(result))
 
 
+def emails_matching(address: str) -> QuerySet[CustomerEmail]:
+    """The CustomerEmail rows of ``address``, case-insensitively, found through the unique
+    index. lower(address) = lower(%s) is the expression of the index unique_customer_email_ci,
+    so both databases look the address up in it (address__iexact compiles to UPPER(...) =
+    UPPER(...) on PostgreSQL and LIKE on SQLite, neither of which uses it, and scanned every
+    address). Addresses are unique case-insensitively: at most one row."""
+    return CustomerEmail.objects.alias(lowered=Lower("address")).filter(lowered=Lower(Value(address.strip())))
+
+
 def find_customer_by_email(address: str) -> Customer | None:
-    # lower(address) = lower(%s): the expression of the unique index unique_customer_email_ci,
-    # so both databases look the address up in that index. (address__iexact compiles to
-    # UPPER(...) = UPPER(...) on PostgreSQL and LIKE on SQLite, neither of which uses it, and
-    # scanned every address.) Addresses are unique case-insensitively: at most one row.
-    entry = (
-        CustomerEmail.objects.select_related("customer")
-        .annotate(lowered=Lower("address"))
-        .filter(lowered=Lower(Value(address.strip())))
-        .order_by()
-        .first()
-    )
+    entry = emails_matching(address).select_related("customer").order_by().first()
     return entry.customer if entry else None
 
 

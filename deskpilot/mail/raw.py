@@ -25,10 +25,11 @@ def path_for(digest: str) -> Path:
     return Path(settings.MAIL_RAW_DIR) / digest[:2] / digest[2:4] / f"{digest}.eml"
 
 
-def store(raw: bytes) -> str:
+def store(raw: bytes, *, durable: bool = True) -> str:
     """Store ``raw`` (once; the same bytes twice are one file) and return its SHA-256. Raises
     OSError when the bytes could not be written (full disk, permissions): the caller must then
-    tell the sender to try again later, since nothing was kept."""
+    tell the sender to try again later, since nothing was kept. ``durable`` flushes the bytes to
+    the disk before returning (fsync), for mail that exists nowhere else once it is accepted."""
     digest = sha256(raw)
     target = path_for(digest)
     if target.exists() and target.stat().st_size == len(raw):
@@ -38,7 +39,8 @@ def store(raw: bytes) -> str:
         try:
             tmp.write(raw)
             tmp.flush()
-            os.fsync(tmp.fileno())
+            if durable:
+                os.fsync(tmp.fileno())
         except BaseException:
             tmp.close()
             os.unlink(tmp.name)

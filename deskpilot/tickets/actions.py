@@ -296,9 +296,12 @@ def create_ticket(
     custom_fields: Mapping[str, Any] | None = None,
     attachments: Sequence[attachment_files.IncomingFile] = (),
     at: datetime.datetime | None = None,
+    routed_team: Team | None = None,
 ) -> Ticket:
     """Open a ticket with its first message. A customer (or their account) can create tickets
-    only for themselves, and cannot set status, team, assignee or tags."""
+    only for themselves, and cannot set status, team, assignee or tags. ``routed_team`` is the
+    team the channel sends the ticket to (a mailbox's team): the system's routing, not the
+    customer's choice, so it is accepted whoever the actor is; an explicit ``team`` wins."""
     who = _resolve(actor)
     if isinstance(actor, User):
         permissions.require_can_create(actor)
@@ -321,6 +324,7 @@ def create_ticket(
     status = _choice("status", status or (Status.OPEN if assignee else Status.NEW), Status)
     if status == Status.CLOSED:
         raise InvalidInput("status", "a new ticket cannot be closed")
+    team = team or routed_team
     _check_assignee(assignee, team)
     tag_names = _clean_tags(tags)
     fields = clean_custom_fields(custom_fields or {}, creating=True)

@@ -3,6 +3,7 @@ automatic replies, spam), CCs, refused attachments and inline images."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,15 @@ from deskpilot.accounts.models import Role
 from deskpilot.customers.models import CustomerEmail
 from deskpilot.mail import intake, parsing
 from deskpilot.mail import raw as raw_store
-from deskpilot.mail.models import InboundMail, InboundStatus, Mailbox, MailKind, MailReference, OutboundMail
+from deskpilot.mail.models import (
+    InboundMail,
+    InboundSource,
+    InboundStatus,
+    Mailbox,
+    MailKind,
+    MailReference,
+    OutboundMail,
+)
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Attachment, Message, Status, Ticket, Via
 from tests import factories
@@ -375,3 +384,25 @@ def test_the_acknowledgement_is_requested_for_a_person_but_not_for_list_mail(mon
     # A threaded reply is no new request: no acknowledgement.
     ingest(build(in_reply_to=message_id_of(person), text="More"))
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "synced"),
+    [(InboundSource.PIPE, True), (InboundSource.SMTP, True), (InboundSource.IMAP, True), (InboundSource.IMPORT, False)],
+)
+def test_mail_that_exists_nowhere_else_is_on_disk_before_it_is_accepted(
+    monkeypatch: pytest.MonkeyPatch, mail_raw_dir: Path, source: str, synced: bool
+) -> None:
+    """Pipe, SMTP and IMAP mail is fsynced before it is accepted; an import (whose files stay
+    where they are, and whose rerun skips duplicates) is not, for speed."""
+    calls: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    row = intake.receive(build(subject=f"Stored via {source}"), source=source)
+    assert row.status == InboundStatus.PROCESSED, row.error
+    assert bool(calls) is synced

@@ -292,3 +292,22 @@ def test_add_and_remove_tags() -> None:
     version = ticket.version
     actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"add_tags": ["three"], "remove_tags": ["nope"]})
     assert ticket.version == version
+
+
+def test_a_channel_routes_a_customers_ticket_to_its_team_in_the_created_event():
+    """A mailbox's team is the system's routing: accepted with a customer actor (who cannot set
+    `team`), recorded in the created event, with no separate team change."""
+    team = factories.team()
+    customer = factories.customer()
+    ticket = actions.create_ticket(
+        actor=customer, via=Via.EMAIL, subject="Routed", body_text="Hello", requester=customer, routed_team=team
+    )
+    assert ticket.team == team
+    assert [e.field for e in ticket.events.order_by("id")] == ["created", "message"]
+    created = ticket.events.get(field="created")
+    assert created.new is not None
+    assert created.new["team"] == team.pk
+    with pytest.raises(InvalidInput):
+        actions.create_ticket(
+            actor=customer, via=Via.EMAIL, subject="Chosen", body_text="Hi", requester=customer, team=team
+        )
