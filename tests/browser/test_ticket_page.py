@@ -117,8 +117,11 @@ def test_agent_replies_adds_a_note_and_changes_status_and_assignee(page):
     data = conversation()
     ticket = data["ticket"]
     assert isinstance(ticket, Ticket)
-    sign_in(page, "maya@deskpilot.test", f"/tickets/{ticket.pk}")
-    assert page.url.endswith(f"/tickets/{ticket.pk}")
+    # From the inbox, as an agent starts the day: her open tickets, then this one.
+    sign_in(page, "maya@deskpilot.test", "/inbox")
+    assert page.url.endswith("/inbox")
+    page.click(".ticket-table a:has-text('Invoice INV-4821 was charged twice')")
+    page.wait_for_url(f"**/tickets/{ticket.pk}")
     page.wait_for_selector("h1:has-text('Invoice INV-4821 was charged twice')")
     assert page.locator(".message").count() == 6
     assert page.locator(".message--internal").count() == 1
