@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "deskpilot.tickets",
     "deskpilot.portal",
     "deskpilot.mail",
+    "deskpilot.automation",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +225,11 @@ if MAIL_MAX_ATTEMPTS < 1 or not MAIL_RETRY_MINUTES or len(MAIL_RETRY_MINUTES) !=
     raise ImproperlyConfigured(
         "DESKPILOT_MAIL_MAX_ATTEMPTS must be at least 1 and DESKPILOT_MAIL_RETRY_MINUTES whole minutes, e.g. 1,5,30"
     )
+
+# --- Webhooks --------------------------------------------------------------------------------
+# Webhook URLs inside this network (loopback, private, link-local addresses) are refused, so a
+# subscription cannot be used to reach internal services; allow them for a receiver on the LAN.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("DESKPILOT_WEBHOOK_ALLOW_PRIVATE", False)
 
 # --- Tickets ---------------------------------------------------------------------------------
 # Solved tickets close after this many days (DOMAIN.md: default 4).
