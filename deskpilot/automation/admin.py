@@ -1,0 +1,56 @@
+"""Webhook subscriptions (admins and managers) and their delivery log (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from deskpilot.automation import webhooks
+from deskpilot.automation.models import WebhookDelivery, WebhookSubscription
+from deskpilot.core.errors import InvalidInput
+
+
+class SubscriptionForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=[(e, e) for e in webhooks.EVENT_TYPES], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("name", "url", "events", "format", "active")
+
+    def clean_url(self) -> str:
+        try:
+            return webhooks.clean_url(self.cleaned_data["url"])
+        except InvalidInput as error:
+            raise ValidationError(error.errors["url"]) from None
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ("name", "url", "format", "active", "created_at")
+    list_filter = ("active", "format")
+    readonly_fields = ("secret", "created_by", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("event_type", "subscription", "status", "attempts", "response_code", "created_at", "delivered_at")
+    list_filter = ("status", "event_type", "subscription")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
