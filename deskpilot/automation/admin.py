@@ -19,6 +19,8 @@ class SubscriptionForm(forms.ModelForm):
         choices=[(e, e) for e in webhooks.EVENT_TYPES], widget=forms.CheckboxSelectMultiple
     )
 
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
     class Meta:
         model = WebhookSubscription
         fields = ("name", "url", "events", "format", "active")
