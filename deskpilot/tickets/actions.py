@@ -13,6 +13,7 @@ decided in one place.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -652,6 +653,9 @@ def add_message(
     return message
 
 
+_SAFE_CONTENT_ID = re.compile(r"[A-Za-z0-9._%+@$=-]{1,200}")
+
+
 def set_inline_images(message: Message, images: Mapping[str, int]) -> None:
     """Show an email's inline images: ``cid:<content-id>`` references in the message's stored
     HTML point at the download URL of the attachment (by id) stored with that content id. Only
@@ -662,12 +666,17 @@ def set_inline_images(message: Message, images: Mapping[str, int]) -> None:
     html = message.body_html or ""
     own = set(Attachment.objects.filter(message=message, pk__in=list(images.values())).values_list("pk", flat=True))
     for content_id, attachment_id in images.items():
-        if attachment_id not in own or not content_id:
+        # The sender chose the Content-ID: only plain ones are used, so a replacement can never
+        # end an attribute early or open a tag ("cid:x\">..." would).
+        if attachment_id not in own or not _SAFE_CONTENT_ID.fullmatch(content_id or ""):
             continue
         url = reverse("api:attachment_download", kwargs={"attachment_id": attachment_id})
         for quote in ('"', "'"):
             html = html.replace(f"{quote}cid:{content_id}{quote}", f"{quote}{url}{quote}")
     if html != message.body_html:
+        # Sanitised again after the edit, as every stored HTML is: the stored HTML is rendered
+        # as is, and a text replacement must not be what decides whether markup is safe.
+        html = sanitize_html(html)
         message.body_html = html
         Message.objects.filter(pk=message.pk).update(body_html=html)
 

@@ -406,3 +406,36 @@ def test_mail_that_exists_nowhere_else_is_on_disk_before_it_is_accepted(
     row = intake.receive(build(subject=f"Stored via {source}"), source=source)
     assert row.status == InboundStatus.PROCESSED, row.error
     assert bool(calls) is synced
+
+
+def test_a_hostile_content_id_cannot_turn_stored_html_into_script() -> None:
+    """The inline-image rewrite runs after sanitising; a Content-ID with quotes and brackets must
+    neither end an attribute early nor open a tag (security review, 2026-11-23)."""
+    html = """<img alt="'cid:K">x'<a title=" src=x onerror=alert(document.domain) ">z</a>"""
+    row = ingest(build(html=html, inline=[('K">x', "image/png", PNG)]))
+    assert row.status == InboundStatus.PROCESSED, row.error
+    message = row.message
+    assert message is not None
+    stored = message.body_html
+    # What a browser would build from it: no element carries an event handler or a script.
+    from html.parser import HTMLParser
+
+    handlers: list[str] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            handlers.extend(f"{tag}.{name}" for name, _ in attrs if name.lower().startswith("on"))
+            if tag == "script":
+                handlers.append("script")
+
+    Collect().feed(stored)
+    assert handlers == []
+
+
+def test_plain_content_ids_still_show_inline() -> None:
+    html = '<img src="cid:image001.png@01D9A1B2.C3D4E5F0">'
+    row = ingest(build(html=html, inline=[("image001.png@01D9A1B2.C3D4E5F0", "image/png", PNG)]))
+    message = row.message
+    assert message is not None
+    attachment = message.attachments.get()
+    assert f'src="/api/v1/attachments/{attachment.pk}"' in message.body_html
