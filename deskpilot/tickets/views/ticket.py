@@ -38,13 +38,19 @@ INCOMING_LINK_LABELS = {
 }
 
 
-def _links(ticket: Ticket, links: list[TicketLink]) -> list[dict[str, Any]]:
+def _links(user: User, ticket: Ticket, links: list[TicketLink]) -> list[dict[str, Any]]:
     rows = []
     for link in links:
         if link.source_id == ticket.pk:
             rows.append({"label": LinkKind(link.kind).label, "ticket": link.target})
         else:
             rows.append({"label": INCOMING_LINK_LABELS.get(LinkKind(link.kind), link.kind), "ticket": link.source})
+    if rows and user.role not in AGENT_ROLES:
+        # A collaborator sees only the linked tickets they may open: a link must not show the
+        # subject and status of a ticket that is none of their business (one query).
+        others = [row["ticket"].pk for row in rows]
+        visible = set(permissions.visible_tickets(user).filter(pk__in=others).values_list("pk", flat=True))
+        rows = [row for row in rows if row["ticket"].pk in visible]
     return rows
 
 
@@ -115,7 +121,7 @@ def _render(
         "tags": tags,
         "ccs": ccs,
         "followers": followers,
-        "links": _links(ticket, detail.links),
+        "links": _links(user, ticket, detail.links),
         "events": events,
         "names": names,
         "requester": ticket.requester,

@@ -320,3 +320,20 @@ def test_a_collaborators_page_costs_fewer_queries(django_assert_num_queries) -> 
     # No side-panel choices (teams, agents, memberships): read-only.
     with django_assert_num_queries(15):
         assert client.get(f"/tickets/{ticket.pk}").status_code == 200
+
+
+def test_a_collaborator_sees_only_the_linked_tickets_they_may_open() -> None:
+    """Security review, 2026-11-23: a link listed the subject and status of any linked ticket."""
+    agent = factories.user(Role.AGENT)
+    collaborator = factories.user(Role.COLLABORATOR)
+    followed = factories.ticket(subject="Followed printer issue")
+    secret = factories.ticket(subject="SECRET merger with ACME")
+    also_followed = factories.ticket(subject="Also followed")
+    for ticket in (followed, also_followed):
+        actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [collaborator]})
+    actions.link_tickets(followed, secret, actor=agent, via=Via.WEB)
+    actions.link_tickets(followed, also_followed, actor=agent, via=Via.WEB)
+    body = page(collaborator, followed)
+    assert "SECRET merger" not in body
+    assert "Also followed" in body
+    assert "SECRET merger" in page(agent, followed)
