@@ -39,7 +39,7 @@ INCOMING_LINK_LABELS = {
 
 
 def _links(user: User, ticket: Ticket, links: list[TicketLink]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for link in links:
         if link.source_id == ticket.pk:
             rows.append({"label": LinkKind(link.kind).label, "ticket": link.target})
