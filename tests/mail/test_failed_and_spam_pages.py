@@ -145,6 +145,18 @@ def test_the_mailbox_password_is_write_only_in_the_admin(monkeypatch: pytest.Mon
     client.post(change, {**data, "imap_password": "new-one"})
     mailbox.refresh_from_db()
     assert mailbox.imap_password == "new-one"
+    # Pointing the mailbox at another server (or user) needs the password typed again: the stored
+    # one is never sent anywhere but where it was entered for (security review, 2026-11-23).
+    for field, value in (("imap_host", "attacker.example"), ("imap_user", "other"), ("imap_security", "none")):
+        response = client.post(change, {**data, field: value})
+        assert response.status_code == 200, field
+        assert "Enter the password again" in response.content.decode()
+        mailbox.refresh_from_db()
+        assert (mailbox.imap_host, mailbox.imap_user, mailbox.imap_security) == ("imap.example", "u", "ssl")
+    assert client.post(change, {**data, "imap_host": "imap2.example", "imap_password": "typed"}).status_code == 302
+    mailbox.refresh_from_db()
+    assert (mailbox.imap_host, mailbox.imap_password) == ("imap2.example", "typed")
+    data["imap_host"] = "imap2.example"
     # The received mail admin is read-only, with the retry action.
     row = _failed(monkeypatch)
     changelist = reverse("admin:mail_inboundmail_changelist")
