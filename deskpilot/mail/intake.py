@@ -26,6 +26,7 @@ import email.parser
 import email.policy
 import email.utils
 import functools
+import hashlib
 import importlib
 import logging
 import re
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -264,6 +265,7 @@ class _Run:
     def _duplicate(self) -> bool:
         inbound, parsed = self.inbound, self.parsed
         assert parsed is not None
+        _serialise_on(f"mail:{parsed.message_id[:998]}" if parsed.message_id else f"mail-sha:{inbound.raw_sha256}")
         earlier = InboundMail.objects.filter(status__in=_DEALT_WITH).exclude(pk=inbound.pk)
         if parsed.message_id:
             earlier = earlier.filter(message_id_header=parsed.message_id[:998])
@@ -562,6 +564,19 @@ def _embedded_headers(attachments: Sequence[ParsedAttachment]) -> tuple[list[str
 
 def _embedded_message_ids(attachments: Sequence[ParsedAttachment]) -> list[str]:
     return _embedded_headers(attachments)[0]
+
+
+def _serialise_on(key: str) -> None:
+    """Two copies of one message processed at the same moment (two MTA pipes for two support
+    addresses, overlapping IMAP polls) must not both pass the duplicate check. PostgreSQL: a
+    transaction-level advisory lock on the message's key makes the second wait until the first
+    commits, and its check then sees the first. SQLite's IMMEDIATE transactions are serial
+    already."""
+    if connection.vendor != "postgresql":
+        return
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [number])
 
 
 def _mark_bouncing(addresses: Sequence[str], reason: str) -> None:

@@ -439,3 +439,54 @@ def test_plain_content_ids_still_show_inline() -> None:
     assert message is not None
     attachment = message.attachments.get()
     assert f'src="/api/v1/attachments/{attachment.pk}"' in message.body_html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_processed_at_the_same_moment_make_one_ticket(mail_raw_dir: Path) -> None:
+    """Two MTA pipes deliver one message (To one support address, Cc another) at once: the
+    second waits for the first and becomes its duplicate (security review, 2026-11-23)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "PostgreSQL's concurrent transactions; SQLite's IMMEDIATE transactions serialise writers "
+            "(and the in-memory test database locks tables instead of waiting)"
+        )
+
+    raw = build(subject="Delivered twice at once")
+    first_inside = threading.Event()
+    release_first = threading.Event()
+    real_duplicate = intake._Run._duplicate
+    results: dict[str, Any] = {}
+
+    def slow_first(run: Any) -> bool:
+        found = real_duplicate(run)
+        if threading.current_thread().name == "first":
+            first_inside.set()
+            release_first.wait(10)  # hold the transaction open while the second arrives
+        return found
+
+    def worker(name: str) -> None:
+        try:
+            results[name] = intake.receive(raw, source=InboundSource.PIPE).status
+        finally:
+            connection.close()
+
+    original = intake._Run._duplicate
+    intake._Run._duplicate = slow_first  # type: ignore[method-assign,assignment]
+    try:
+        first = threading.Thread(target=worker, args=("first",), name="first")
+        first.start()
+        assert first_inside.wait(10)
+        second = threading.Thread(target=worker, args=("second",), name="second")
+        second.start()
+        second.join(1.0)  # it must be waiting for the first (PostgreSQL: the lock; SQLite: the writer)
+        release_first.set()
+        first.join(20)
+        second.join(20)
+    finally:
+        intake._Run._duplicate = original  # type: ignore[method-assign]
+    assert sorted(results.values()) == sorted([InboundStatus.PROCESSED, InboundStatus.DUPLICATE])
+    assert Ticket.objects.filter(subject="Delivered twice at once").count() == 1
