@@ -154,6 +154,16 @@ def test_a_new_link_replaces_the_earlier_one() -> None:
     assert Client().post(f"/signin/link/{second}").status_code == 302
 
 
+def test_the_link_uses_the_configured_address_not_the_request_host(settings: Any) -> None:
+    settings.BASE_URL = "https://desk.example.com"
+    settings.ALLOWED_HOSTS = ["*"]
+    user = factories.user(Role.AGENT)
+    Client().post("/signin/link", {"email": user.email}, HTTP_HOST="evil.example")
+    key = _link_from_mail()
+    assert f"https://desk.example.com/signin/link/{key}" in str(mail.outbox[0].body)
+    assert "evil.example" not in str(mail.outbox[0].body)
+
+
 def test_unknown_address_gets_the_same_answer_and_no_mail() -> None:
     response = Client().post("/signin/link", {"email": "nobody@example.test"})
     assert response.status_code == 200
