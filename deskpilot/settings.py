@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "deskpilot.tickets",
     "deskpilot.portal",
     "deskpilot.mail",
+    "deskpilot.policies",
     "deskpilot.automation",
 ]
 

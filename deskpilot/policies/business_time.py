@@ -107,12 +107,13 @@ class Interval:
         return f"{_WEEKDAYS[self.weekday]} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
-def find_overlap(intervals: list[Interval] | tuple[Interval, ...]) -> tuple[Interval, Interval] | None:
-    """Two intervals of the week that overlap (past-midnight and Sunday-into-Monday included), or None."""
+def find_overlap(intervals: list[Interval] | tuple[Interval, ...]) -> tuple[int, int] | None:
+    """The positions ``(i, j)``, ``i < j``, of two intervals of the week that overlap (past midnight
+    and Sunday into Monday included), or None."""
     ranges = sorted((s, e, i) for i, interval in enumerate(intervals) for s, e in interval.week_ranges())
     for (_, prev_end, prev), (start, _, current) in pairwise(ranges):
         if start < prev_end:
-            return intervals[prev], intervals[current]
+            return min(prev, current), max(prev, current)
     return None
 
 
@@ -295,7 +296,9 @@ def business_seconds(schedule: Schedule, start: datetime, end: datetime) -> int:
     """Open seconds in ``[start, end)``."""
     a = _epoch(start, "start")
     b = _epoch(end, "end")
-    if end < start:
+    # Not ``end < start``: Python compares two datetimes sharing a tzinfo by wall clock, ignoring
+    # fold, so the second 01:30 of a fall-back night would look earlier than the first 01:45.
+    if b < a or (b == a and end.timestamp() < start.timestamp()):
         raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
     table = schedule._table
     if table is None or a < table.lo or b > table.hi:
