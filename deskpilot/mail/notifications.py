@@ -122,16 +122,43 @@ def render(kind: str, team: Team | None, context: dict[str, Any]) -> Rendered:
     return Rendered(subject=rendered.subject, text=rendered.text, html=layout)
 
 
-def _context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+def _person(user: Any) -> dict[str, str] | None:
+    return None if user is None else {"name": user.name, "email": user.email}
+
+
+def _first_public(ticket: Ticket) -> Message | None:
+    return Message.objects.filter(ticket=ticket, public=True).order_by("created_at", "id").first()
+
+
+def _context(
+    ticket: Ticket, *, agent: Any = None, assigned_by: Any = None, first: Message | None = None
+) -> dict[str, Any]:
+    """What a notification template may use: plain values, never model objects. Managers edit
+    templates, and a template given a model can walk its relations to anything (a follower's
+    password hash, a mailbox's IMAP password)."""
     base = settings.BASE_URL.rstrip("/")
-    first = Message.objects.filter(ticket=ticket, public=True).order_by("created_at", "id").first()
+    first = first or _first_public(ticket)
+    requester = ticket.requester
     return {
-        "ticket": ticket,
-        "customer": ticket.requester,
-        "message": first,
+        "ticket": {
+            "pk": ticket.pk,
+            "id": ticket.pk,
+            "number": ticket.pk,
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "get_status_display": ticket.get_status_display(),
+            "priority": ticket.priority,
+            "get_priority_display": ticket.get_priority_display(),
+            "type": ticket.type,
+            "channel": ticket.channel,
+            "created_at": ticket.created_at,
+        },
+        "customer": {"name": requester.name, "email": requester.primary_email},
+        "message": None if first is None else {"body_text": first.body_text, "created_at": first.created_at},
+        "agent": _person(agent),
+        "assigned_by": _person(assigned_by),
         "portal_url": base + reverse("portal:ticket", args=[ticket.pk]),
         "ticket_url": base + reverse("tickets:ticket", args=[ticket.pk]),
-        **extra,
     }
 
 
@@ -173,7 +200,8 @@ def queue_acknowledgement(ticket: Ticket, *, inbound_was_automatic: bool) -> Out
         limit = settings.ACK_MAX_PER_HOUR
         if _acknowledgements_last_hour(recipients.to[0], now) >= limit:
             skip_reason = f"rate limit: {limit} acknowledgements to this address in the last hour"
-    context = _context(ticket)
+    first = _first_public(ticket)
+    context = _context(ticket, first=first)
     rendered = render(OutboundKind.ACKNOWLEDGEMENT, ticket.team, context)
     try:
         with transaction.atomic():
@@ -185,7 +213,7 @@ def queue_acknowledgement(ticket: Ticket, *, inbound_was_automatic: bool) -> Out
                 subject=outbound.tagged_subject(rendered.subject, ticket.pk),
                 body_text=rendered.text,
                 body_html=rendered.html,
-                message=context["message"],
+                message=first,
                 auto_submitted=AUTO_REPLIED,
                 skip_reason=skip_reason,
             )

@@ -226,3 +226,33 @@ def test_replies_by_people_carry_no_automatic_headers(committed, mailbox, agent)
     headers = django_mail.outbox[-1].message()
     assert headers["Auto-Submitted"] is None
     assert headers["X-Auto-Response-Suppress"] is None
+
+
+def test_templates_see_plain_values_not_the_model_graph() -> None:
+    """Security review, 2026-11-23: a manager-edited template rendered with model objects could
+    walk to a follower's password hash or a mailbox's IMAP password."""
+    from deskpilot.accounts.models import Role
+    from deskpilot.mail import notifications
+    from deskpilot.mail.models import Mailbox, NotificationTemplate, OutboundKind
+
+    agent = factories.user(Role.AGENT)
+    team = factories.team(members=[agent])
+    Mailbox.objects.create(address="help@desk.example", team=team, imap_password="imap-S3CRET")
+    ticket = factories.ticket(subject="Graph walk")
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"team": team, "followers": [agent]})
+    NotificationTemplate.objects.create(
+        kind=OutboundKind.ACKNOWLEDGEMENT,
+        team=None,
+        subject="About {{ ticket.subject }}",
+        body=(
+            "hash={{ ticket.followers.all.0.password }} imap={{ ticket.team.mailboxes.all.0.imap_password }} "
+            "customer={{ customer.name }} number={{ ticket.pk }}"
+        ),
+    )
+    ticket.refresh_from_db()
+    rendered = notifications.render(OutboundKind.ACKNOWLEDGEMENT, None, notifications._context(ticket))
+    assert rendered.subject == "About Graph walk"
+    assert f"number={ticket.pk}" in rendered.text
+    assert "imap-S3CRET" not in rendered.text
+    assert "pbkdf2" not in rendered.text
+    assert "hash= imap= " in rendered.text
