@@ -20,6 +20,9 @@ holiday and a time of day inside one of that weekday's intervals. Everything els
   A boundary in the repeated hour is passed twice: 00:00-02:30 on a fall-back day is open until the
   first 02:30, closed until the clocks go back, and open again from the second 02:00 to 02:30.
 - Instants are taken to the whole second (microseconds are dropped), so results are whole seconds.
+  Supported instants run from 1900 to 2199 (UTC); outside them the functions raise ValueError.
+- Results are returned in the time zone of the datetime passed in. Compare and subtract them in
+  UTC: Python compares two datetimes of the same zone by wall clock, ignoring ``fold``.
 - ``add_business_seconds(s, t, 0)`` is ``t`` when ``t`` is open and otherwise the next open instant:
   a business-hours span that starts outside business hours starts counting when the calendar opens.
 
@@ -58,9 +61,11 @@ WEEK = 7 * DAY
 _CHUNK = 366 * DAY  # the table grows by about a year of instants at a time
 _PROBE = 6 * 3600  # zone offsets are probed this often when looking for DST transitions
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-# Supported instants: year 2 to 9998 leave room for any UTC offset at both ends of datetime's range.
-_MIN_TS = int(datetime(2, 1, 1, tzinfo=UTC).timestamp())
-_MAX_TS = int(datetime(9998, 12, 31, tzinfo=UTC).timestamp())
+# Supported instants, 1900 to 2199 (UTC): the table of a schedule grows to cover the instants asked
+# about, so a bogus year must not make it span millennia (about 600 entries a year for a weekday
+# calendar; three centuries stay a few megabytes).
+_MIN_TS = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp())
+_MAX_TS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp())
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -197,7 +202,7 @@ class Schedule:
         if table is not None and table.lo <= a and b <= table.hi:
             return table
         if a < _MIN_TS or b > _MAX_TS:
-            raise ValueError("instant outside the supported range (years 2 to 9998)")
+            raise ValueError("instant outside the supported range (years 1900 to 2199)")
         with self._lock:
             table = self._table
             if table is None:
@@ -322,7 +327,7 @@ def _next_open_epoch(schedule: Schedule, x: int) -> int:
         i = bisect_right(table.starts, x) - 1
         if i >= 0 and x < table.ends[i]:
             return x
-        if i + 1 < len(table.starts):
+        if i + 1 < len(table.starts) and table.starts[i + 1] <= _MAX_TS:
             return table.starts[i + 1]
         # Nothing open before the table's end (e.g. a run of holidays): grow it by a chunk.
         hi = table.hi + 1
@@ -355,11 +360,13 @@ def add_business_seconds(schedule: Schedule, start: datetime, seconds: int) -> d
     while table.cum[-1] < target:
         # Tables only ever grow, and a table that starts at ``lo`` keeps counting from it.
         if table.hi + 1 > _MAX_TS:
-            raise ValueError("the result lies beyond the supported range (year 9998)")
+            raise ValueError("the result lies beyond the supported range (years 1900 to 2199)")
         grown = schedule._covering(x, table.hi + 1)
         target += grown.open_before(lo) if grown.lo < lo else 0
         lo = grown.lo
         table = grown
     j = bisect_left(table.cum, target, 1)
     y = table.ends[j - 1] - (table.cum[j] - target)
+    if y > _MAX_TS:
+        raise ValueError("the result lies beyond the supported range (years 1900 to 2199)")
     return datetime.fromtimestamp(y, start.tzinfo)

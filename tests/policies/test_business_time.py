@@ -300,6 +300,28 @@ def test_errors() -> None:
         Interval(7, time(9), time(10))
 
 
+def test_instants_outside_1900_to_2199_are_refused() -> None:
+    schedule = every_day("UTC", time(9), time(17))
+    with pytest.raises(ValueError, match="outside the supported range"):
+        business_seconds(schedule, datetime(1899, 12, 31, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match="outside the supported range"):
+        is_open(schedule, datetime(2200, 1, 2, tzinfo=UTC))
+    with pytest.raises(ValueError, match="beyond the supported range"):
+        add_business_seconds(schedule, datetime(2199, 12, 1, tzinfo=UTC), 100 * 8 * 3600)
+    assert business_seconds(schedule, datetime(1900, 1, 1, tzinfo=UTC), datetime(1900, 1, 2, tzinfo=UTC)) == 8 * 3600
+
+
+def test_one_second_apart_intervals_stay_apart() -> None:
+    schedule = Schedule("UTC", (Interval(0, time(9), time(12)), Interval(0, time(12, 0, 1), time(13))))
+    monday = datetime(2025, 1, 6, tzinfo=UTC)
+    assert not is_open(schedule, monday.replace(hour=12))
+    assert business_seconds(schedule, monday, monday + timedelta(days=1)) == 4 * 3600 - 1
+    assert add_business_seconds(schedule, monday.replace(hour=11, minute=59, second=59), 1) == monday.replace(hour=12)
+    assert add_business_seconds(schedule, monday.replace(hour=11, minute=59, second=59), 2) == monday.replace(
+        hour=12, second=2
+    )
+
+
 def test_holidays_forever_never_loop() -> None:
     # Open only on 2025-01-01 (a Wednesday), which is a holiday: open again on the next Wednesday.
     schedule = Schedule("UTC", (Interval(2, time(9), time(10)),), frozenset({date(2025, 1, 1)}))
