@@ -244,6 +244,12 @@ MAIL_RAW_DIR = DATA_DIR / "mail"
 MAIL_MAX_MESSAGE_BYTES = env_int("DESKPILOT_MAIL_MAX_MESSAGE_BYTES", 50 * 1024 * 1024)
 # Seconds an IMAP connection may wait for the server before the poll gives up (and records why).
 MAIL_IMAP_TIMEOUT = env_int("DESKPILOT_MAIL_IMAP_TIMEOUT", 30)
+# Staff replying by email: their mail becomes a public reply only when the receiving mail server
+# vouched for the sender (an Authentication-Results header from one of these authserv-ids with
+# dmarc, dkim or spf pass), or when DESKPILOT_MAIL_TRUST_STAFF_FROM is on; otherwise it is kept
+# as an internal note, since a customer on the thread could forge an agent's From.
+MAIL_TRUSTED_AUTHSERV_IDS = env_list("DESKPILOT_MAIL_TRUSTED_AUTHSERV_IDS", [])
+MAIL_TRUST_STAFF_FROM = env_bool("DESKPILOT_MAIL_TRUST_STAFF_FROM", False)
 # Largest accepted message body, in characters.
 MESSAGE_MAX_CHARS = env_int("DESKPILOT_MESSAGE_MAX_CHARS", 200_000)
 # How long an Idempotency-Key is remembered, in hours.

@@ -182,6 +182,7 @@ class _Run:
     not_spam: bool = False
     stage: str = "reading the stored message"
     parsed: ParsedMail | None = None
+    raw: bytes = b""
     notes: list[str] = field(default_factory=list)
 
     @functools.cached_property
@@ -199,7 +200,7 @@ class _Run:
     # The pipeline, step by step.
     def _go(self) -> None:
         inbound = self.inbound
-        raw = raw_store.read(inbound.raw_sha256)
+        raw = self.raw = raw_store.read(inbound.raw_sha256)
         self.stage = "parsing"
         parsed = self.parsed = parse(raw)
         self.stage = "recording the headers"
@@ -358,6 +359,12 @@ class _Run:
                 body_text, body_html = _body(parsed, skipped, reply=True)
                 self.stage = f"adding the reply to ticket {ticket.pk}"
                 public = not (isinstance(author, User) and author.role not in AGENT_ROLES)
+                if isinstance(author, User) and public and not _sender_verified(self.raw, sender_email):
+                    # Anyone who can see the thread (the requester, a CC) could forge an agent's
+                    # From: until the receiving server vouches for it, it stays internal.
+                    public = False
+                    body_text = UNVERIFIED_STAFF_NOTE + "\n\n" + body_text
+                    body_html = ""
                 message = actions.add_message(
                     ticket,
                     actor=author,
@@ -597,6 +604,39 @@ def _internal_note(ticket: Ticket | None, text: str) -> Message | None:
     if ticket is None or ticket.status == Status.CLOSED:
         return None
     return actions.add_message(ticket, actor=None, via=Via.EMAIL, public=False, body_text=text)
+
+
+UNVERIFIED_STAFF_NOTE = (
+    "[Sent by email from a staff address that the receiving mail server did not verify (SPF, DKIM or "
+    "DMARC): kept as an internal note. Reply from Deskpilot to answer the customer.]"
+)
+
+
+def _sender_verified(raw: bytes, address: str) -> bool:
+    """Whether the mail server we trust vouched for the sender's domain: a trusted
+    DESKPILOT_MAIL_TRUST_STAFF_FROM, or an Authentication-Results header added by one of the
+    servers named in DESKPILOT_MAIL_TRUSTED_AUTHSERV_IDS (RFC 8601: only those, since anyone can
+    write such a header into a message) with dmarc=pass, or dkim=pass / spf=pass for the domain."""
+    if settings.MAIL_TRUST_STAFF_FROM:
+        return True
+    trusted = {a.lower() for a in settings.MAIL_TRUSTED_AUTHSERV_IDS}
+    if not trusted or not raw:
+        return False
+    domain = address.rpartition("@")[2].lower()
+    headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+    for value in headers.get_all("Authentication-Results", []):
+        text = " ".join(str(value).split()).lower()
+        authserv, _, results = text.partition(";")
+        if authserv.split()[0:1] == [] or authserv.split()[0] not in trusted:
+            continue
+        if "dmarc=pass" in results:
+            return True
+        for method in ("dkim=pass", "spf=pass"):
+            for piece in results.split(";"):
+                piece = piece.strip()
+                if piece.startswith(method) and (f"header.d={domain}" in piece or f"@{domain}" in piece):
+                    return True
+    return False
 
 
 def _staff_user(address: str) -> User | None:

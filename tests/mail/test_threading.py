@@ -140,16 +140,58 @@ def test_a_customer_reply_reopens_a_solved_ticket() -> None:
     assert ticket.status == Status.OPEN
 
 
-def test_an_agent_answering_by_email_writes_a_public_agent_reply() -> None:
+def test_an_agent_answering_by_email_writes_a_public_agent_reply(settings: Any) -> None:
+    """When the receiving mail server vouched for the agent's domain (a trusted
+    Authentication-Results header)."""
+    settings.MAIL_TRUSTED_AUTHSERV_IDS = ["mx.help.example"]
     ticket = _first_ticket()
     agent = factories.user(Role.AGENT, email="Agent.Smith@help.example")
-    row = ingest(build(sender="agent.smith@help.example", in_reply_to=message_id_of(ticket), text="On it."))
+    verified = {"Authentication-Results": "mx.help.example; dkim=pass header.d=help.example; dmarc=pass"}
+    row = ingest(
+        build(sender="agent.smith@help.example", in_reply_to=message_id_of(ticket), text="On it.", headers=verified)
+    )
     assert row.ticket == ticket
     assert row.message is not None
     assert row.message.author_user == agent
     assert row.message.public
     ticket.refresh_from_db()
     assert ticket.status == Status.OPEN
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        # Written by the sender, not by our server: anyone can add such a header.
+        {"Authentication-Results": "forged.example; dmarc=pass; dkim=pass header.d=help.example"},
+        {"Authentication-Results": "mx.help.example; dkim=fail header.d=help.example; spf=softfail"},
+        {"Authentication-Results": "mx.help.example; dkim=pass header.d=elsewhere.example"},
+    ],
+)
+def test_an_unverified_agent_address_stays_an_internal_note(settings: Any, headers: dict[str, str]) -> None:
+    """A customer on the thread knows its token and could forge an agent's From (security review,
+    2026-11-23): unless our server vouched for it, the mail is an internal note, never public."""
+    settings.MAIL_TRUSTED_AUTHSERV_IDS = ["mx.help.example"]
+    ticket = _first_ticket()
+    factories.user(Role.AGENT, email="agent.smith@help.example")
+    row = ingest(
+        build(
+            sender="agent.smith@help.example", in_reply_to=message_id_of(ticket), text="Pay to IBAN X", headers=headers
+        )
+    )
+    assert row.ticket == ticket
+    assert row.message is not None
+    assert not row.message.public
+    assert row.message.body_text.startswith("[Sent by email from a staff address")
+
+
+def test_staff_mail_can_be_trusted_by_configuration(settings: Any) -> None:
+    settings.MAIL_TRUST_STAFF_FROM = True
+    ticket = _first_ticket()
+    factories.user(Role.AGENT, email="agent.smith@help.example")
+    row = ingest(build(sender="agent.smith@help.example", in_reply_to=message_id_of(ticket), text="On it."))
+    assert row.message is not None
+    assert row.message.public
 
 
 def test_a_collaborator_not_on_the_ticket_is_a_stranger_and_one_following_writes_a_note() -> None:
