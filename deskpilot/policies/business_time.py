@@ -347,6 +347,8 @@ def add_business_seconds(schedule: Schedule, start: datetime, seconds: int) -> d
     """The earliest instant by which ``seconds`` of business time have passed since ``start`` (in
     ``start``'s time zone). Counting begins at the next open instant when ``start`` is closed, so 0
     seconds from a closed instant is the next open instant (and ``start`` itself when it is open)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"seconds must be a whole number of seconds, not {seconds!r}")
     if seconds < 0:
         raise ValueError(f"seconds must not be negative, not {seconds}")
     x = _epoch(start, "start")

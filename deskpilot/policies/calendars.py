@@ -4,7 +4,9 @@ A ``Schedule`` keeps its lookup table (built lazily, about a year at a time) on 
 same instance should serve every call: ``schedule_for`` keeps one per calendar, keyed by the
 calendar's ``updated_at`` (bumped by every change to it, its intervals or its holidays) and the
 years asked for. The cache is per process and bounded; a stale entry is never used because a change
-moves ``updated_at``.
+moves ``updated_at`` (so pass a calendar loaded for the request or job at hand, not one kept from
+long ago). Public holidays are known for the years asked for only (``default_years()`` unless
+given): a span reaching beyond them sees no public holidays there, custom ones always.
 """
 
 from __future__ import annotations

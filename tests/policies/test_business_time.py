@@ -290,6 +290,8 @@ def test_errors() -> None:
         business_seconds(schedule, aware, aware - timedelta(seconds=1))
     with pytest.raises(ValueError, match="must not be negative"):
         add_business_seconds(schedule, aware, -1)
+    with pytest.raises(ValueError, match="whole number"):
+        add_business_seconds(schedule, aware, 1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="naive"):
         is_open(schedule, datetime(2025, 1, 1))
     closed = Schedule("UTC", ())
