@@ -48,7 +48,8 @@ instance keeps the target it had when it was fulfilled. A breach is recorded at 
 elapsed time reached the target in force at that instant and is never back-dated: when a priority
 change shortens a target below the time already elapsed, the breach is recorded at the change; when
 it lengthens a target already breached, the breach stays. An instance whose metric has no target
-under its priority is not reported (unless it was breached earlier, which stays on record).
+under its priority is not reported, unless it was breached earlier: the breach stays on record, with
+the target it breached.
 
 Units and ``due``
 -----------------
@@ -260,6 +261,13 @@ class _Clock:
         self.runs.append(run)
         self.open[metric] = run
 
+    def retarget(self, run: _Run) -> None:
+        """The target the priority in force gives an open instance; one already breached keeps the
+        target it breached when the new priority has none for its metric, so the breach stays."""
+        target = self.policy.target(self.priority, run.metric)
+        if target is not None or run.breached_at is None:
+            run.target = target
+
     def fulfil(self, metric: str, t: int) -> None:
         run = self.open.pop(metric, None)
         if run is not None:
@@ -276,7 +284,7 @@ class _Clock:
         elif kind == "priority":
             self.priority = fact.priority
             for run in self.open.values():
-                run.target = self.policy.target(self.priority, run.metric)
+                self.retarget(run)
         elif kind == "team":
             pass  # group ownership is not computed yet
         elif kind == "public_reply_by_agent":
@@ -314,7 +322,7 @@ class _Clock:
                 if self.schedule is not None:
                     run.pa_bus += self._business(run.fulfilled_at, t)
                 run.fulfilled_at = None
-                run.target = self.policy.target(self.priority, metric)
+                self.retarget(run)
                 self.open[metric] = run
             self.resumable.clear()
 

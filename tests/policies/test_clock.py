@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deskpilot.policies.business_time import Interval, Schedule
 from deskpilot.policies.clock import Fact, Policy, Target, TargetInstance, evaluate, next_breach
@@ -347,3 +349,158 @@ def test_next_breach_ignores_paused_fulfilled_and_breached() -> None:
     result = evaluate(facts, policy(periodic_update=3 * H, total_resolution=5 * H), None, at(10))
     assert next_breach(result) == at(12)
     assert next_breach([]) is None
+
+
+def test_lowering_to_a_priority_without_target_keeps_the_breach_on_record() -> None:
+    result = evaluate([created(9, priority="urgent"), prio(11, "low")], PRIORITIES, None, at(12))
+    first = only(result, "first_reply")
+    assert (first.state, first.breached_at, first.target.seconds) == ("breached-active", at(10), 1 * H)
+    assert all_of(result, "total_resolution") == []
+
+
+# -- a brute-force oracle: second by second, calendar time -----------------------------------------
+
+PAUSES = {"pausable_update": {"pending"}, "requester_wait": {"pending"}, "agent_work": {"pending", "on_hold"}}
+ORACLE_METRICS = ["first_reply", "next_reply", "pausable_update", "requester_wait", "agent_work", "total_resolution"]
+
+
+class _Inst:
+    def __init__(self, metric: str, start: int) -> None:
+        self.metric, self.start = metric, start
+        self.elapsed = self.paused = self.solved_for = 0
+        self.fulfilled: int | None = None
+        self.breached: int | None = None
+        self.kept: int | None = None  # target at fulfilment
+
+
+def oracle(facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]], now: int) -> set[tuple]:
+    """Steps through every second: apply the facts of that second, record a breach when the elapsed
+    seconds of an unfinished instance have reached the target of the priority in force, then let one
+    second pass (counting it as elapsed, or as paused in a pausing status)."""
+    status, priority = "new", facts[0][2]
+    insts = [_Inst(m, facts[0][0]) for m in ("first_reply", "requester_wait", "agent_work", "total_resolution")]
+    breach_target: dict[int, int] = {}
+
+    def target(inst: _Inst) -> int | None:
+        if inst.fulfilled is not None:
+            return inst.kept
+        value = targets.get(priority, {}).get(inst.metric)
+        return breach_target.get(id(inst)) if value is None and inst.breached is not None else value
+
+    def live(metric: str) -> _Inst | None:
+        return next((i for i in insts if i.metric == metric and i.fulfilled is None), None)
+
+    def fulfil(inst: _Inst, s: int) -> None:
+        inst.kept, inst.fulfilled = target(inst), s
+
+    by_second: dict[int, list[tuple[str, str]]] = {}
+    for t, kind, value in facts[1:]:
+        by_second.setdefault(t, []).append((kind, value))
+    for s in range(facts[0][0], now + 1):
+        for kind, value in by_second.get(s, []):
+            if kind == "status":
+                done_before, status = status in ("solved", "closed"), value
+                if value in ("solved", "closed") and not done_before:
+                    for inst in insts:
+                        if inst.fulfilled is None:
+                            fulfil(inst, s)
+                elif done_before and value not in ("solved", "closed"):
+                    for inst in insts:
+                        if inst.metric in ("requester_wait", "agent_work", "total_resolution"):
+                            inst.paused += inst.solved_for
+                            inst.solved_for, inst.fulfilled = 0, None
+            elif kind == "priority":
+                priority = value
+            elif kind == "reply":
+                for metric in ("first_reply", "next_reply", "pausable_update"):
+                    inst = live(metric)
+                    if inst is not None:
+                        fulfil(inst, s)
+                if status not in ("solved", "closed"):
+                    insts.append(_Inst("pausable_update", s))
+            elif kind == "message" and live("first_reply") is None and live("next_reply") is None:
+                insts.append(_Inst("next_reply", s))
+        for inst in insts:
+            limit = target(inst)
+            if inst.fulfilled is None and inst.breached is None and limit is not None and inst.elapsed >= limit:
+                inst.breached = s
+                breach_target[id(inst)] = limit
+        if s == now:
+            break
+        for inst in insts:
+            if inst.fulfilled is None:
+                if status in PAUSES.get(inst.metric, ()):
+                    inst.paused += 1
+                else:
+                    inst.elapsed += 1
+            elif inst.metric in ("requester_wait", "agent_work", "total_resolution") and status in ("solved", "closed"):
+                inst.solved_for += 1
+    result = set()
+    for inst in insts:
+        limit = target(inst)
+        if limit is None:
+            continue
+        if inst.fulfilled is None:
+            state = "paused" if status in PAUSES.get(inst.metric, ()) else "active"
+        else:
+            state = "fulfilled"
+        if inst.breached is not None:
+            due, state = inst.breached, "breached-" + state
+        else:
+            due = (now if inst.fulfilled is None else inst.fulfilled) + limit - inst.elapsed
+        result.add((inst.metric, inst.start, due, inst.elapsed, inst.paused, inst.fulfilled, inst.breached, state))
+    return result
+
+
+ORIGIN = int(DAY0.timestamp())
+fact_strategy = st.tuples(
+    st.integers(0, 1500),
+    st.sampled_from(["status", "priority", "reply", "message"]),
+    st.sampled_from(["new", "open", "pending", "on_hold", "solved", "closed"]),
+    st.sampled_from(["normal", "urgent", "low"]),
+)
+targets_strategy = st.fixed_dictionaries(
+    {p: st.dictionaries(st.sampled_from(ORACLE_METRICS), st.integers(1, 900)) for p in ("normal", "urgent")}
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    raw=st.lists(fact_strategy, max_size=10),
+    targets=targets_strategy,
+    start_priority=st.sampled_from(["normal", "urgent", "low"]),
+    tail=st.integers(0, 600),
+)
+def test_matches_second_stepping_oracle(raw, targets, start_priority, tail) -> None:
+    steps = sorted(raw, key=lambda step: step[0])
+    plain: list[tuple[int, str, str]] = [(0, "created", start_priority)]
+    facts = [
+        Fact(datetime.fromtimestamp(ORIGIN, UTC), "created", status="new", priority=start_priority, by_customer=True)
+    ]
+    for t, kind, state, priority in steps:
+        value = state if kind == "status" else priority
+        plain.append((t, kind, value))
+        when = datetime.fromtimestamp(ORIGIN + t, UTC)
+        if kind == "status":
+            facts.append(Fact(when, "status", status=state))
+        elif kind == "priority":
+            facts.append(Fact(when, "priority", priority=priority))
+        elif kind == "reply":
+            facts.append(Fact(when, "public_reply_by_agent"))
+        else:
+            facts.append(Fact(when, "customer_message"))
+    now = plain[-1][0] + tail
+    pol = Policy({p: tuple(Target(m, s) for m, s in per.items()) for p, per in targets.items()})
+    got = evaluate(facts, pol, None, datetime.fromtimestamp(ORIGIN + now, UTC))
+    got = [i for i in got if i.metric in ORACLE_METRICS]
+
+    def secs(t: datetime | None) -> int | None:
+        return None if t is None else int(t.timestamp()) - ORIGIN
+
+    mine = {
+        (i.metric, secs(i.start), secs(i.due), i.elapsed, i.paused, secs(i.fulfilled_at), secs(i.breached_at), i.state)
+        for i in got
+    }
+    expected = oracle(plain, targets, now)
+    assert mine == expected
+    assert len(got) == len(expected)
