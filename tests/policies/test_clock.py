@@ -413,9 +413,9 @@ def oracle(facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]]
                 priority = value
             elif kind == "reply":
                 for metric in ("first_reply", "next_reply", "pausable_update"):
-                    inst = live(metric)
-                    if inst is not None:
-                        fulfil(inst, s)
+                    running = live(metric)
+                    if running is not None:
+                        fulfil(running, s)
                 if status not in ("solved", "closed"):
                     insts.append(_Inst("pausable_update", s))
             elif kind == "message" and live("first_reply") is None and live("next_reply") is None:
