@@ -327,6 +327,15 @@ def test_business_pause_and_breach_across_the_night() -> None:
     assert total.breached_at == at(10, day=1)
 
 
+def test_business_reopen_counts_solved_business_time_as_paused() -> None:
+    # Solved Monday 10:00, reopened Tuesday 10:00: 7 h Monday + 1 h Tuesday of business time solved.
+    facts = [created(9), status(10, "solved"), Fact(at(10, day=1), "status", status="open")]
+    result = evaluate(facts, policy(3 * H, business=True), WEEKDAYS_9_TO_17, at(11, day=1))
+    total = only(result, "total_resolution")
+    assert (total.elapsed, total.paused, total.state) == (2 * H, 8 * H, "active")
+    assert total.due == at(12, day=1)
+
+
 def test_business_target_without_schedule_is_refused() -> None:
     with pytest.raises(ValueError, match="no schedule"):
         evaluate([created(9)], policy(H, business=True), None, at(10))
@@ -358,7 +367,7 @@ def test_lowering_to_a_priority_without_target_keeps_the_breach_on_record() -> N
     assert all_of(result, "total_resolution") == []
 
 
-# -- a brute-force oracle: second by second, calendar time -----------------------------------------
+# -- a brute-force oracle: second by second, calendar or business time -----------------------------
 
 PAUSES = {"pausable_update": {"pending"}, "requester_wait": {"pending"}, "agent_work": {"pending", "on_hold"}}
 ORACLE_METRICS = ["first_reply", "next_reply", "pausable_update", "requester_wait", "agent_work", "total_resolution"]
@@ -373,10 +382,42 @@ class _Inst:
         self.kept: int | None = None  # target at fulfilment
 
 
-def oracle(facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]], now: int) -> set[tuple]:
+# Open every day 00:05-00:12, 00:20-00:30 and 00:40-24:00 (UTC), for business-hour runs of the oracle.
+ORACLE_SCHEDULE = Schedule(
+    "UTC",
+    tuple(
+        Interval(d, a, b)
+        for d in range(7)
+        for a, b in [(time(0, 5), time(0, 12)), (time(0, 20), time(0, 30)), (time(0, 40), time(0))]
+    ),
+)
+
+
+def oracle_open(second: int) -> bool:
+    """Independent of business_time: seconds since DAY0 (a Monday 00:00 UTC) in ORACLE_SCHEDULE."""
+    of_day = second % 86400
+    return 300 <= of_day < 720 or 1200 <= of_day < 1800 or of_day >= 2400
+
+
+def oracle(
+    facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]], now: int, business: bool = False
+) -> set[tuple]:
     """Steps through every second: apply the facts of that second, record a breach when the elapsed
     seconds of an unfinished instance have reached the target of the priority in force, then let one
-    second pass (counting it as elapsed, or as paused in a pausing status)."""
+    second pass (counting it as elapsed, or as paused in a pausing status; with ``business`` only the
+    seconds ORACLE_SCHEDULE is open count at all)."""
+
+    def counts(second: int) -> bool:
+        return not business or oracle_open(second)
+
+    def due_from(second: int, remaining: int) -> int:
+        while remaining > 0:
+            remaining -= counts(second)
+            second += 1
+        while not counts(second):  # nothing left: the due is the next counting instant
+            second += 1
+        return second
+
     status, priority = "new", facts[0][2]
     insts = [_Inst(m, facts[0][0]) for m in ("first_reply", "requester_wait", "agent_work", "total_resolution")]
     breach_target: dict[int, int] = {}
@@ -427,6 +468,8 @@ def oracle(facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]]
                 breach_target[id(inst)] = limit
         if s == now:
             break
+        if not counts(s):
+            continue
         for inst in insts:
             if inst.fulfilled is None:
                 if status in PAUSES.get(inst.metric, ()):
@@ -447,7 +490,7 @@ def oracle(facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]]
         if inst.breached is not None:
             due, state = inst.breached, "breached-" + state
         else:
-            due = (now if inst.fulfilled is None else inst.fulfilled) + limit - inst.elapsed
+            due = due_from(now if inst.fulfilled is None else inst.fulfilled, limit - inst.elapsed)
         result.add((inst.metric, inst.start, due, inst.elapsed, inst.paused, inst.fulfilled, inst.breached, state))
     return result
 
@@ -464,14 +507,15 @@ targets_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     raw=st.lists(fact_strategy, max_size=10),
     targets=targets_strategy,
     start_priority=st.sampled_from(["normal", "urgent", "low"]),
     tail=st.integers(0, 600),
+    business=st.booleans(),
 )
-def test_matches_second_stepping_oracle(raw, targets, start_priority, tail) -> None:
+def test_matches_second_stepping_oracle(raw, targets, start_priority, tail, business) -> None:
     steps = sorted(raw, key=lambda step: step[0])
     plain: list[tuple[int, str, str]] = [(0, "created", start_priority)]
     facts = [
@@ -490,8 +534,8 @@ def test_matches_second_stepping_oracle(raw, targets, start_priority, tail) -> N
         else:
             facts.append(Fact(when, "customer_message"))
     now = plain[-1][0] + tail
-    pol = Policy({p: tuple(Target(m, s) for m, s in per.items()) for p, per in targets.items()})
-    got = evaluate(facts, pol, None, datetime.fromtimestamp(ORIGIN + now, UTC))
+    pol = Policy({p: tuple(Target(m, s, business) for m, s in per.items()) for p, per in targets.items()})
+    got = evaluate(facts, pol, ORACLE_SCHEDULE if business else None, datetime.fromtimestamp(ORIGIN + now, UTC))
     got = [i for i in got if i.metric in ORACLE_METRICS]
 
     def secs(t: datetime | None) -> int | None:
@@ -501,6 +545,6 @@ def test_matches_second_stepping_oracle(raw, targets, start_priority, tail) -> N
         (i.metric, secs(i.start), secs(i.due), i.elapsed, i.paused, secs(i.fulfilled_at), secs(i.breached_at), i.state)
         for i in got
     }
-    expected = oracle(plain, targets, now)
+    expected = oracle(plain, targets, now, business)
     assert mine == expected
     assert len(got) == len(expected)
