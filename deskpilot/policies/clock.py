@@ -62,7 +62,12 @@ paused instance that is the due as if it resumed now. For a breached instance ``
 ``breached_at``; for a fulfilled one in time, the due it had when it was fulfilled. All datetimes
 returned are in UTC.
 
-Group ownership is not computed here yet.
+Group ownership
+---------------
+An operational-level target per team (``Policy.group_ownership``, keyed by team id, whatever the
+priority): an instance starts when the ticket is created with a team or moves to one, and is
+fulfilled when it moves to another team (or to none) or is solved; a reopen starts a new instance for
+the team that owns the ticket then. Never paused. ``TargetInstance.team`` names the team.
 """
 
 from __future__ import annotations
@@ -126,7 +131,7 @@ class Target:
     business: bool = False
 
     def __post_init__(self) -> None:
-        if self.metric not in METRICS:
+        if self.metric not in METRICS and self.metric != "group_ownership":
             raise ValueError(f"unknown metric {self.metric!r}")
         if isinstance(self.seconds, bool) or not isinstance(self.seconds, int) or self.seconds <= 0:
             raise ValueError(f"target seconds must be a positive whole number, not {self.seconds!r}")
@@ -137,6 +142,7 @@ class Policy:
     """Per priority, the targets (at most one per metric)."""
 
     targets: Mapping[str, tuple[Target, ...]] = field(default_factory=dict)
+    group_ownership: Mapping[int, Target] = field(default_factory=dict)
 
     def target(self, priority: str | None, metric: str) -> Target | None:
         for target in self.targets.get(priority or "", ()):
@@ -156,6 +162,7 @@ class TargetInstance:
     breached_at: datetime | None
     state: str
     target: Target
+    team: int | None = None
 
 
 class _Run:
@@ -172,11 +179,13 @@ class _Run:
         "pa_cal",
         "start",
         "target",
+        "team",
     )
 
     def __init__(self, metric: str, start: int, target: Target | None) -> None:
         self.metric = metric
         self.start = start
+        self.team: int | None = None
         self.target = target
         self.el_cal = self.el_bus = self.pa_cal = self.pa_bus = 0
         self.fulfilled_at: int | None = None
@@ -208,6 +217,7 @@ class _Clock:
         self.resumable: dict[str, _Run] = {}  # requester_wait etc. fulfilled by a solve
         self.status = "new"
         self.priority: str | None = None
+        self.team: int | None = None
         self.first_reply_done = False
 
     # -- time ------------------------------------------------------------------------------------
@@ -256,15 +266,22 @@ class _Clock:
 
     # -- facts -----------------------------------------------------------------------------------
 
+    def target_for(self, metric: str, team: int | None) -> Target | None:
+        if metric == "group_ownership":
+            return None if team is None else self.policy.group_ownership.get(team)
+        return self.policy.target(self.priority, metric)
+
     def start(self, metric: str, t: int) -> None:
-        run = _Run(metric, t, self.policy.target(self.priority, metric))
+        run = _Run(metric, t, self.target_for(metric, self.team))
+        run.team = self.team if metric == "group_ownership" else None
         self.runs.append(run)
         self.open[metric] = run
 
     def retarget(self, run: _Run) -> None:
-        """The target the priority in force gives an open instance; one already breached keeps the
-        target it breached when the new priority has none for its metric, so the breach stays."""
-        target = self.policy.target(self.priority, run.metric)
+        """The target in force for an open instance (its priority's, or its team's for group
+        ownership); one already breached keeps the target it breached when there is none now, so the
+        breach stays."""
+        target = self.target_for(run.metric, run.team)
         if target is not None or run.breached_at is None:
             run.target = target
 
@@ -286,7 +303,11 @@ class _Clock:
             for run in self.open.values():
                 self.retarget(run)
         elif kind == "team":
-            pass  # group ownership is not computed yet
+            if fact.team != self.team:
+                self.fulfil("group_ownership", t)
+                self.team = fact.team
+                if self.team is not None and self.status not in _DONE:
+                    self.start("group_ownership", t)
         elif kind == "public_reply_by_agent":
             if "first_reply" in self.open:
                 self.fulfil("first_reply", t)
@@ -325,16 +346,21 @@ class _Clock:
                 self.retarget(run)
                 self.open[metric] = run
             self.resumable.clear()
+            if self.team is not None:
+                self.start("group_ownership", t)
 
     def created(self, fact: Fact, t: int) -> None:
         self.status = fact.status or "new"
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
         self.priority = fact.priority
+        self.team = fact.team
         for metric in ("requester_wait", "agent_work", "total_resolution"):
             self.start(metric, t)
         if fact.by_customer:
             self.start("first_reply", t)
+        if self.team is not None:
+            self.start("group_ownership", t)
         if self.status in _DONE:
             for metric in list(self.open):
                 self.fulfil(metric, t)
@@ -373,6 +399,7 @@ class _Clock:
                     breached_at=None if run.breached_at is None else _dt(run.breached_at),
                     state=state,
                     target=target,
+                    team=run.team,
                 )
             )
         return out

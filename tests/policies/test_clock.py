@@ -548,3 +548,44 @@ def test_matches_second_stepping_oracle(raw, targets, start_priority, tail, busi
     expected = oracle(plain, targets, now, business)
     assert mine == expected
     assert len(got) == len(expected)
+
+
+# -- group ownership -------------------------------------------------------------------------------
+
+
+def team(hour: float, value: int | None) -> Fact:
+    return Fact(at(hour), "team", team=value)
+
+
+TEAMS = Policy(
+    PRIORITIES.targets, group_ownership={1: Target("group_ownership", 4 * H), 2: Target("group_ownership", H)}
+)
+
+
+def test_group_ownership_per_team_from_assignment_to_reassignment_or_solve_and_new_on_reopen() -> None:
+    facts = [
+        Fact(at(9), "created", status="new", priority="normal", team=1, by_customer=True),
+        team(10, 2),
+        status(12, "solved"),
+        status(13, "open"),
+        prio(13.5, "urgent"),  # priority does not change a team's target
+    ]
+    result = evaluate(facts, TEAMS, None, at(13.75))
+    groups = all_of(result, "group_ownership")
+    assert [(g.team, g.start, g.fulfilled_at, g.elapsed, g.breached_at, g.state) for g in groups] == [
+        (1, at(9), at(10), 1 * H, None, "fulfilled"),
+        (2, at(10), at(12), 2 * H, at(11), "breached-fulfilled"),
+        (2, at(13), None, int(0.75 * H), None, "active"),
+    ]
+    assert groups[-1].due == at(14)
+    assert next_breach(result) == at(14)
+
+
+def test_group_ownership_pending_does_not_pause_and_teams_without_target_have_none() -> None:
+    facts = [created(9), team(9, 3), team(10, 1), status(10, "pending"), team(11, None), team(12, 1)]
+    result = evaluate(facts, TEAMS, None, at(13))
+    groups = all_of(result, "group_ownership")
+    assert [(g.team, g.start, g.elapsed, g.paused, g.state) for g in groups] == [
+        (1, at(10), 1 * H, 0, "fulfilled"),
+        (1, at(12), 1 * H, 0, "active"),
+    ]
