@@ -370,12 +370,21 @@ def test_lowering_to_a_priority_without_target_keeps_the_breach_on_record() -> N
 # -- a brute-force oracle: second by second, calendar or business time -----------------------------
 
 PAUSES = {"pausable_update": {"pending"}, "requester_wait": {"pending"}, "agent_work": {"pending", "on_hold"}}
-ORACLE_METRICS = ["first_reply", "next_reply", "pausable_update", "requester_wait", "agent_work", "total_resolution"]
+ORACLE_METRICS = [
+    "first_reply",
+    "next_reply",
+    "periodic_update",
+    "pausable_update",
+    "requester_wait",
+    "agent_work",
+    "total_resolution",
+]
+RESUMING = ("requester_wait", "agent_work", "total_resolution")
 
 
 class _Inst:
-    def __init__(self, metric: str, start: int) -> None:
-        self.metric, self.start = metric, start
+    def __init__(self, metric: str, start: int, team: int | None = None) -> None:
+        self.metric, self.start, self.team = metric, start, team
         self.elapsed = self.paused = self.solved_for = 0
         self.fulfilled: int | None = None
         self.breached: int | None = None
@@ -400,7 +409,14 @@ def oracle_open(second: int) -> bool:
 
 
 def oracle(
-    facts: list[tuple[int, str, str]], targets: dict[str, dict[str, int]], now: int, business: bool = False
+    facts: list[tuple[int, str, str]],
+    targets: dict[str, dict[str, int]],
+    now: int,
+    business: bool = False,
+    *,
+    by_customer: bool = True,
+    start_team: int | None = None,
+    team_targets: dict[int, int] | None = None,
 ) -> set[tuple]:
     """Steps through every second: apply the facts of that second, record a breach when the elapsed
     seconds of an unfinished instance have reached the target of the priority in force, then let one
@@ -418,14 +434,21 @@ def oracle(
             second += 1
         return second
 
-    status, priority = "new", facts[0][2]
-    insts = [_Inst(m, facts[0][0]) for m in ("first_reply", "requester_wait", "agent_work", "total_resolution")]
+    status, priority, team = "new", facts[0][2], start_team
+    insts = [_Inst(m, facts[0][0]) for m in RESUMING]
+    if by_customer:
+        insts.append(_Inst("first_reply", facts[0][0]))
+    if team is not None:
+        insts.append(_Inst("group_ownership", facts[0][0], team))
     breach_target: dict[int, int] = {}
 
     def target(inst: _Inst) -> int | None:
         if inst.fulfilled is not None:
             return inst.kept
-        value = targets.get(priority, {}).get(inst.metric)
+        if inst.metric == "group_ownership":
+            value = (team_targets or {}).get(inst.team) if inst.team is not None else None
+        else:
+            value = targets.get(priority, {}).get(inst.metric)
         return breach_target.get(id(inst)) if value is None and inst.breached is not None else value
 
     def live(metric: str) -> _Inst | None:
@@ -447,20 +470,35 @@ def oracle(
                             fulfil(inst, s)
                 elif done_before and value not in ("solved", "closed"):
                     for inst in insts:
-                        if inst.metric in ("requester_wait", "agent_work", "total_resolution"):
+                        if inst.metric in RESUMING:
                             inst.paused += inst.solved_for
                             inst.solved_for, inst.fulfilled = 0, None
+                    if team is not None:
+                        insts.append(_Inst("group_ownership", s, team))
             elif kind == "priority":
                 priority = value
             elif kind == "reply":
-                for metric in ("first_reply", "next_reply", "pausable_update"):
+                for metric in ("first_reply", "next_reply", "periodic_update", "pausable_update"):
                     running = live(metric)
                     if running is not None:
                         fulfil(running, s)
                 if status not in ("solved", "closed"):
+                    insts.append(_Inst("periodic_update", s))
                     insts.append(_Inst("pausable_update", s))
-            elif kind == "message" and live("first_reply") is None and live("next_reply") is None:
-                insts.append(_Inst("next_reply", s))
+            elif kind == "message":
+                if not any(i.metric == "first_reply" for i in insts):
+                    insts.append(_Inst("first_reply", s))
+                elif live("first_reply") is None and live("next_reply") is None:
+                    insts.append(_Inst("next_reply", s))
+            elif kind == "team":
+                new_team = None if value == "none" else int(value)
+                if new_team != team:
+                    running = live("group_ownership")
+                    if running is not None:
+                        fulfil(running, s)
+                    team = new_team
+                    if team is not None and status not in ("solved", "closed"):
+                        insts.append(_Inst("group_ownership", s, team))
         for inst in insts:
             limit = target(inst)
             if inst.fulfilled is None and inst.breached is None and limit is not None and inst.elapsed >= limit:
@@ -476,7 +514,7 @@ def oracle(
                     inst.paused += 1
                 else:
                     inst.elapsed += 1
-            elif inst.metric in ("requester_wait", "agent_work", "total_resolution") and status in ("solved", "closed"):
+            elif inst.metric in RESUMING and status in ("solved", "closed"):
                 inst.solved_for += 1
     result = set()
     for inst in insts:
@@ -491,16 +529,19 @@ def oracle(
             due, state = inst.breached, "breached-" + state
         else:
             due = due_from(now if inst.fulfilled is None else inst.fulfilled, limit - inst.elapsed)
-        result.add((inst.metric, inst.start, due, inst.elapsed, inst.paused, inst.fulfilled, inst.breached, state))
+        result.add(
+            (inst.metric, inst.team, inst.start, due, inst.elapsed, inst.paused, inst.fulfilled, inst.breached, state)
+        )
     return result
 
 
 ORIGIN = int(DAY0.timestamp())
 fact_strategy = st.tuples(
     st.integers(0, 1500),
-    st.sampled_from(["status", "priority", "reply", "message"]),
+    st.sampled_from(["status", "priority", "reply", "message", "team"]),
     st.sampled_from(["new", "open", "pending", "on_hold", "solved", "closed"]),
     st.sampled_from(["normal", "urgent", "low"]),
+    st.sampled_from(["1", "2", "none"]),
 )
 targets_strategy = st.fixed_dictionaries(
     {p: st.dictionaries(st.sampled_from(ORACLE_METRICS), st.integers(1, 900)) for p in ("normal", "urgent")}
@@ -514,38 +555,66 @@ targets_strategy = st.fixed_dictionaries(
     start_priority=st.sampled_from(["normal", "urgent", "low"]),
     tail=st.integers(0, 600),
     business=st.booleans(),
+    by_customer=st.booleans(),
+    start_team=st.sampled_from([None, 1, 2]),
+    team_targets=st.dictionaries(st.sampled_from([1, 2]), st.integers(1, 900)),
 )
-def test_matches_second_stepping_oracle(raw, targets, start_priority, tail, business) -> None:
+def test_matches_second_stepping_oracle(
+    raw, targets, start_priority, tail, business, by_customer, start_team, team_targets
+) -> None:
     steps = sorted(raw, key=lambda step: step[0])
     plain: list[tuple[int, str, str]] = [(0, "created", start_priority)]
     facts = [
-        Fact(datetime.fromtimestamp(ORIGIN, UTC), "created", status="new", priority=start_priority, by_customer=True)
+        Fact(
+            datetime.fromtimestamp(ORIGIN, UTC),
+            "created",
+            status="new",
+            priority=start_priority,
+            team=start_team,
+            by_customer=by_customer,
+        )
     ]
-    for t, kind, state, priority in steps:
-        value = state if kind == "status" else priority
+    for t, kind, state, priority, team_id in steps:
+        value = {"status": state, "priority": priority, "team": team_id}.get(kind, "")
         plain.append((t, kind, value))
         when = datetime.fromtimestamp(ORIGIN + t, UTC)
         if kind == "status":
             facts.append(Fact(when, "status", status=state))
         elif kind == "priority":
             facts.append(Fact(when, "priority", priority=priority))
+        elif kind == "team":
+            facts.append(Fact(when, "team", team=None if team_id == "none" else int(team_id)))
         elif kind == "reply":
             facts.append(Fact(when, "public_reply_by_agent"))
         else:
             facts.append(Fact(when, "customer_message"))
     now = plain[-1][0] + tail
-    pol = Policy({p: tuple(Target(m, s, business) for m, s in per.items()) for p, per in targets.items()})
+    pol = Policy(
+        {p: tuple(Target(m, s, business) for m, s in per.items()) for p, per in targets.items()},
+        group_ownership={t: Target("group_ownership", s, business) for t, s in team_targets.items()},
+    )
     got = evaluate(facts, pol, ORACLE_SCHEDULE if business else None, datetime.fromtimestamp(ORIGIN + now, UTC))
-    got = [i for i in got if i.metric in ORACLE_METRICS]
 
     def secs(t: datetime | None) -> int | None:
         return None if t is None else int(t.timestamp()) - ORIGIN
 
     mine = {
-        (i.metric, secs(i.start), secs(i.due), i.elapsed, i.paused, secs(i.fulfilled_at), secs(i.breached_at), i.state)
+        (
+            i.metric,
+            i.team,
+            secs(i.start),
+            secs(i.due),
+            i.elapsed,
+            i.paused,
+            secs(i.fulfilled_at),
+            secs(i.breached_at),
+            i.state,
+        )
         for i in got
     }
-    expected = oracle(plain, targets, now, business)
+    expected = oracle(
+        plain, targets, now, business, by_customer=by_customer, start_team=start_team, team_targets=team_targets
+    )
     assert mine == expected
     assert len(got) == len(expected)
 
