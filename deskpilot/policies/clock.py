@@ -21,7 +21,7 @@ the very second a target falls due fulfils it in time).
 Instances per metric
 --------------------
 - first_reply: one instance, from ``created`` when ``by_customer``, otherwise from the first
-  ``customer_message``; fulfilled by the first public agent reply after it.
+  ``customer_message``; fulfilled by the first public agent reply after it (or by a solve, below).
 - next_reply: a ``customer_message`` starts an instance when none is running and first_reply is
   already fulfilled (an earlier message is covered by first_reply, a later one by the running
   instance, which thereby measures from the oldest unanswered message); the next public agent reply
@@ -32,7 +32,8 @@ Instances per metric
   total_resolution (never paused): one instance each from ``created``, fulfilled when the ticket is
   solved (or closed).
 
-Solve and reopen (Zendesk's behaviour): solving fulfils every running instance. The reply-cycle
+Solve and reopen (Zendesk's behaviour): solving fulfils every running instance (a choice for
+first_reply too: a ticket solved without any public reply owes no first reply). The reply-cycle
 metrics (first_reply, next_reply, periodic_update, pausable_update) stay fulfilled; after a reopen
 the next customer message or public agent reply starts new ones. requester_wait, agent_work and
 total_resolution *resume* on a reopen (a transition out of solved): the same instance becomes
@@ -60,7 +61,8 @@ target is breached if nothing happens: for an open instance not yet breached, ``
 still to go (calendar: start + target + paused so far; business: ``add_business_seconds``); for a
 paused instance that is the due as if it resumed now. For a breached instance ``due`` is
 ``breached_at``; for a fulfilled one in time, the due it had when it was fulfilled. All datetimes
-returned are in UTC.
+returned are in UTC. One ``Schedule`` serves the whole evaluation: pass the calendar in force now
+(DOMAIN.md measures a span on the calendar in force when it ends).
 
 Group ownership
 ---------------
