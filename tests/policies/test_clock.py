@@ -662,3 +662,25 @@ def test_group_ownership_pending_does_not_pause_and_teams_without_target_have_no
         (1, at(10), 1 * H, 0, "fulfilled"),
         (1, at(12), 1 * H, 0, "active"),
     ]
+
+
+# -- solving without a reply, and priority changes while solved -----------------------------------
+
+
+def test_solving_without_a_reply_fulfils_first_reply_and_a_later_message_starts_next_reply() -> None:
+    facts = [created(9), status(10, "solved"), message(11), status(11, "open")]
+    result = evaluate(facts, policy(), None, at(12))
+    first = only(result, "first_reply")
+    assert (first.state, first.fulfilled_at, first.elapsed) == ("fulfilled", at(10), 1 * H)
+    nxt = only(result, "next_reply")
+    assert (nxt.start, nxt.state, nxt.elapsed) == (at(11), "active", 1 * H)
+
+
+def test_priority_raised_while_solved_applies_when_reopened() -> None:
+    facts = [created(9), status(11, "solved"), prio(12, "urgent"), status(20, "open")]
+    solved = evaluate(facts[:3], PRIORITIES, None, at(13))
+    assert only(solved, "total_resolution").target.seconds == 48 * H  # kept while fulfilled
+    result = evaluate(facts, PRIORITIES, None, at(21))
+    total = only(result, "total_resolution")
+    # 2 h before the solve + 1 h after the reopen; the 4 h urgent target is breached at 22:00.
+    assert (total.state, total.elapsed, total.paused, total.due) == ("active", 3 * H, 9 * H, at(22))
