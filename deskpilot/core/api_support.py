@@ -129,24 +129,30 @@ def decode_cursor(raw: str, ordering: Ordering) -> list[Any]:
     return [value, last_id]
 
 
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def after_cursor(queryset: QuerySet[M], *, ordering: Ordering, cursor: str | None) -> QuerySet[M]:
+    """``queryset`` in ``ordering``, narrowed to the rows after ``cursor`` (all rows without one)."""
+    qs = queryset.order_by(*ordering.order_by)
+    if not cursor:
+        return qs
+    value, last_id = decode_cursor(cursor, ordering)
+    op = "lt" if ordering.descending else "gt"
+    if ordering.column == "id":
+        return qs.filter(**{f"id__{op}": last_id})
+    return qs.filter(Q(**{f"{ordering.column}__{op}": value}) | Q(**{ordering.column: value, f"id__{op}": last_id}))
+
+
 def keyset_page(
     queryset: QuerySet[M], *, ordering: Ordering, cursor: str | None, limit: int
 ) -> tuple[list[M], str | None]:
     """One page of ``queryset`` after ``cursor``, and the cursor of the next page (None at the
     end). Keyset paging costs the same on page 1 and page 10,000, unlike OFFSET."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
-    qs = queryset.order_by(*ordering.order_by)
-    if cursor:
-        value, last_id = decode_cursor(cursor, ordering)
-        op = "lt" if ordering.descending else "gt"
-        if ordering.column == "id":
-            qs = qs.filter(**{f"id__{op}": last_id})
-        else:
-            qs = qs.filter(
-                Q(**{f"{ordering.column}__{op}": value}) | Q(**{ordering.column: value, f"id__{op}": last_id})
-            )
-    rows = list(qs[: limit + 1])
+    check_limit(limit)
+    rows = list(after_cursor(queryset, ordering=ordering, cursor=cursor)[: limit + 1])
     next_cursor = encode_cursor(ordering, rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 

@@ -14,7 +14,7 @@ from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 
 from deskpilot.accounts.models import User
 from deskpilot.core import search
-from deskpilot.core.api_support import MAX_PAGE_SIZE, Ordering, decode_cursor, encode_cursor
+from deskpilot.core.api_support import Ordering, after_cursor, check_limit, decode_cursor, encode_cursor
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer, CustomerEmail
 from deskpilot.tickets import permissions
@@ -164,19 +164,8 @@ def _keyset_page_by_ids(
     filters and the order are answered from one index (team, status, id); with them SQLite
     chose by its statistics and could walk a team's every ticket for a rare status (13 ms at a
     million tickets instead of 2). Same rows, order and cursors as keyset_page."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
-    page = qs.order_by(*ordering.order_by)
-    if cursor:
-        value, last_id = decode_cursor(cursor, ordering)
-        op = "lt" if ordering.descending else "gt"
-        if ordering.column == "id":
-            page = page.filter(**{f"id__{op}": last_id})
-        else:
-            page = page.filter(
-                Q(**{f"{ordering.column}__{op}": value}) | Q(**{ordering.column: value, f"id__{op}": last_id})
-            )
-    ids = page.values("pk")[: limit + 1]
+    check_limit(limit)
+    ids = after_cursor(qs, ordering=ordering, cursor=cursor).values("pk")[: limit + 1]
     # The outer query only fetches those rows: every filter (permissions, search) is inside.
     rows = list(Ticket.objects.select_related(*LIST_RELATED).filter(pk__in=ids).order_by(*ordering.order_by))
     next_cursor = encode_cursor(ordering, rows[limit - 1]) if len(rows) > limit else None
@@ -195,8 +184,7 @@ def _search_page_newest_first(
     base = filter_tickets(user, dataclasses.replace(filters, q=None)).order_by(*ordering.order_by)
     assert filters.q is not None
     _check_q(filters.q)
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    check_limit(limit)
     below = int(decode_cursor(cursor, ordering)[1]) if cursor else None
     include_internal = permissions.sees_internal(user)
     wanted = limit + 1  # one more than the page, to know whether there is a next page
