@@ -49,6 +49,8 @@ def _role_required(roles: Collection[str]) -> Callable[[View], View]:
 staff_required = _role_required(STAFF_ROLES)
 # Staff who change tickets: agents, managers and admins.
 agent_required = _role_required(AGENT_ROLES)
+# Those who run the help desk: managers and admins (e.g. the failed-mail and spam lists).
+manager_required = _role_required({Role.ADMIN, Role.MANAGER})
 customer_required = _role_required({Role.CUSTOMER})
 
 

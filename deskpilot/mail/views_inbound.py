@@ -18,8 +18,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deskpilot.accounts.access import _role_required, page_user, staff_required
-from deskpilot.accounts.models import AGENT_ROLES, Role, User
+from deskpilot.accounts.access import manager_required, page_user, staff_required
+from deskpilot.accounts.models import AGENT_ROLES, User
 from deskpilot.core.html import sanitize_html
 from deskpilot.mail import (
     intake,
@@ -31,7 +31,6 @@ from deskpilot.mail.models import InboundMail, InboundStatus
 from deskpilot.tickets import permissions
 
 # The failed mail and spam lists: the help desk's configuration, like the Django admin.
-manager_required = _role_required({Role.ADMIN, Role.MANAGER})
 LIST_LIMIT = 200
 RETRY_ALL_LIMIT = 500
 
@@ -108,16 +107,17 @@ def inbound_raw(request: HttpRequest, inbound_id: int) -> HttpResponse:
     return response
 
 
+def _status_list(request: HttpRequest, status: str, template: str, title: str) -> HttpResponse:
+    """The newest LIST_LIMIT received messages with ``status``, and how many there are."""
+    rows = InboundMail.objects.filter(status=status).select_related("mailbox").order_by("-received_at")
+    context = {"title": title, "rows": list(rows[:LIST_LIMIT]), "total": rows.count(), "limit": LIST_LIMIT}
+    return render(request, template, context)
+
+
 @manager_required
 @require_GET
 def failed_list(request: HttpRequest) -> HttpResponse:
-    rows = InboundMail.objects.filter(status=InboundStatus.FAILED).select_related("mailbox").order_by("-received_at")
-    total = rows.count()
-    return render(
-        request,
-        "mail/failed.html",
-        {"title": "Failed email", "rows": list(rows[:LIST_LIMIT]), "total": total, "limit": LIST_LIMIT},
-    )
+    return _status_list(request, InboundStatus.FAILED, "mail/failed.html", "Failed email")
 
 
 @require_POST  # outermost: a GET is refused (405) before who asks matters
@@ -159,13 +159,7 @@ def _report(request: HttpRequest, results: list[InboundMail]) -> None:
 @manager_required
 @require_GET
 def spam_list(request: HttpRequest) -> HttpResponse:
-    rows = InboundMail.objects.filter(status=InboundStatus.SPAM).select_related("mailbox").order_by("-received_at")
-    total = rows.count()
-    return render(
-        request,
-        "mail/spam.html",
-        {"title": "Spam", "rows": list(rows[:LIST_LIMIT]), "total": total, "limit": LIST_LIMIT},
-    )
+    return _status_list(request, InboundStatus.SPAM, "mail/spam.html", "Spam")
 
 
 @require_POST  # outermost: a GET is refused (405) before who asks matters
