@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
 
 from deskpilot.accounts.models import Role, User
 from deskpilot.customers.models import Organization
 from tests import factories
+from tests.pages import client_for
+
+__all__ = ["client_for"]
 
 
 @dataclass
@@ -37,13 +39,6 @@ def people(db: None) -> People:
         admin=factories.user(Role.ADMIN),
         collaborator=factories.user(Role.COLLABORATOR),
     )
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def share(organization: Organization, on: bool = True) -> None:

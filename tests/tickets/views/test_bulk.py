@@ -8,18 +8,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from deskpilot.accounts.models import Role, User
+from deskpilot.accounts.models import Role
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Status, Ticket, TicketEvent, Via
 from tests import factories
+from tests.pages import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def boxes(*tickets: Ticket) -> list[str]:

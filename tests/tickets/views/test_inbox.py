@@ -15,19 +15,10 @@ from deskpilot.accounts.models import Role, User
 from deskpilot.tickets import actions, saved_views
 from deskpilot.tickets.models import Priority, Status, Ticket, Via
 from tests import factories
+from tests.pages import client_for
+from tests.pages import row_numbers as numbers
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def numbers(body: str) -> list[int]:
-    """Ticket numbers of the table's rows, in order."""
-    return [int(n) for n in re.findall(r'data-row-link="/tickets/(\d+)"', body)]
 
 
 def change(ticket: Ticket, **changes: Any) -> Ticket:

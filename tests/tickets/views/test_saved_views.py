@@ -13,18 +13,10 @@ from deskpilot.accounts.models import Role, User
 from deskpilot.tickets import saved_views
 from deskpilot.tickets.models import Priority, SavedView, Via
 from tests import factories
+from tests.pages import client_for
+from tests.pages import row_numbers as numbers
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def numbers(body: str) -> list[int]:
-    return [int(n) for n in re.findall(r'data-row-link="/tickets/(\d+)"', body)]
 
 
 def save(client: Client, name: str, **fields: Any) -> Any:

@@ -9,24 +9,16 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from deskpilot.accounts.models import Role, User
+from deskpilot.accounts.models import Role
 from deskpilot.core import search as full_text
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Via
 from deskpilot.tickets.views import search as search_view
 from tests import factories
+from tests.pages import client_for
+from tests.pages import row_numbers as numbers
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def numbers(body: str) -> list[int]:
-    return [int(n) for n in re.findall(r'data-row-link="/tickets/(\d+)"', body)]
 
 
 def test_empty_search_shows_the_box_and_tips() -> None:

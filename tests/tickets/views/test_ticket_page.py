@@ -16,14 +16,9 @@ from deskpilot.tickets import actions
 from deskpilot.tickets.attachments import IncomingFile
 from deskpilot.tickets.models import CustomField, FieldKind, Message, Status, Ticket, Via
 from tests import factories
+from tests.pages import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page(user: User, ticket: Ticket) -> str:

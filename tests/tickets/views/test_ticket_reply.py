@@ -7,18 +7,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from deskpilot.accounts.models import Role, User
+from deskpilot.accounts.models import Role
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Message, Status, Ticket, TicketEvent, Via
 from tests import factories
+from tests.pages import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User, **kwargs: object) -> Client:
-    client = Client(**kwargs)  # type: ignore[arg-type]
-    client.force_login(user)
-    return client
 
 
 def reply(client: Client, ticket: Ticket, **data: object) -> object:

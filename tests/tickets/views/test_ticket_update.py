@@ -9,18 +9,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from deskpilot.accounts.models import Role, User
+from deskpilot.accounts.models import Role
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import CustomField, FieldKind, Status, Ticket, TicketEvent, Via
 from tests import factories
+from tests.pages import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def form_data(ticket: Ticket, **changes: Any) -> dict[str, Any]:
