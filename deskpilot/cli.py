@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.core.management.base import BaseCommand, CommandError
+    from rich.progress import Progress
 
     from deskpilot.core.errors import InvalidInput
 
@@ -94,6 +95,33 @@ def invalid_input_error(error: InvalidInput, flags: Mapping[str, str] | None = N
     """Translate an action's InvalidInput into a usage error naming the flag, e.g.
     ``--email: 'nope' is not a valid email address``."""
     return usage_error("; ".join(f"{flag_name(field, flags)}: {problem}" for field, problem in error.errors.items()))
+
+
+def progress_bar(command: BaseCommand, label: str) -> Progress:
+    """The progress bar of a long command: label, bar, done/total, elapsed and time left, on the
+    command's own stdout, shown only on a terminal (piped output stays clean)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    # rich writes control sequences in pieces; Django's OutputWrapper would add newlines.
+    console = Console(file=getattr(command.stdout, "_out", sys.stdout))
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
 
 
 def interactive() -> bool:

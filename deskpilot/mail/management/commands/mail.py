@@ -24,8 +24,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from deskpilot import cli
 from deskpilot.mail import (
@@ -188,18 +186,8 @@ class Command(BaseCommand):
     def _import(self, options: dict[str, Any]) -> None:
         mailbox = _mailbox(options.get("mailbox"))
         kind, total, messages = messages_at(Path(options["path"]))
-        console = Console(file=getattr(self.stdout, "_out", sys.stdout))
         counts: Counter[str] = Counter()
-        with Progress(
-            TextColumn(f"importing {kind}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not console.is_terminal,
-        ) as progress:
+        with cli.progress_bar(self, f"importing {kind}") as progress:
             task = progress.add_task("messages", total=total)
             for raw in messages:
                 counts[self._import_one(raw, mailbox)] += 1

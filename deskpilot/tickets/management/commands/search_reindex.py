@@ -8,15 +8,12 @@ one transaction per batch: it can be interrupted and rerun, and resumed with ``-
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from deskpilot.cli import usage_error
+from deskpilot.cli import progress_bar, usage_error
 from deskpilot.core import search
 from deskpilot.tickets.models import Message, Ticket
 
@@ -52,20 +49,9 @@ class Command(BaseCommand):
         start = _positive("--from-id", options["from_id"])
         remaining = Ticket.objects.filter(pk__gte=start)
         total = remaining.count()
-        # rich writes control sequences in pieces; Django's OutputWrapper would add newlines.
-        console = Console(file=getattr(self.stdout, "_out", sys.stdout))
         done = 0
         last = start - 1
-        with Progress(
-            TextColumn("reindexing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not console.is_terminal,
-        ) as progress:
+        with progress_bar(self, "reindexing") as progress:
             task = progress.add_task("tickets", total=total)
             while True:
                 rows = list(Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "subject")[:batch])
