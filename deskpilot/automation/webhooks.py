@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deskpilot.automation.models import DeliveryStatus, WebhookDelivery, WebhookFormat, WebhookSubscription
+from deskpilot.core import outbox
 from deskpilot.core.errors import InvalidInput
 from deskpilot.tickets.models import Message, Ticket, TicketEvent
 
@@ -269,15 +270,12 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def deliver(delivery_id: int, *, now: datetime.datetime | None = None) -> str:
+def deliver(delivery_id: int, *, now: datetime.datetime | None = None, claimed: bool = False) -> str:
     """Attempt one delivery (idempotent: a delivered or failed one is left alone). Returns the
     status afterwards."""
     now = now or timezone.now()
     # Claim the attempt first, so two workers never send the same delivery at once.
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.QUEUED, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + datetime.timedelta(minutes=10))
-    if not claimed:
+    if not claimed and not outbox.claim(WebhookDelivery, delivery_id, queued=DeliveryStatus.QUEUED, now=now):
         row = WebhookDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
         return str(row or "missing")
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
@@ -314,22 +312,21 @@ def deliver(delivery_id: int, *, now: datetime.datetime | None = None) -> str:
     return str(fields.get("status", DeliveryStatus.QUEUED))
 
 
-def due(now: datetime.datetime, limit: int = 100) -> list[int]:
-    return list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+SWEEP_BATCH = 100
 
 
 def sweep(now: datetime.datetime | None = None) -> int:
-    """Attempt every delivery whose time has come (what a lost job left queued, and retries)."""
+    """Attempt every delivery whose time has come (what a lost job left queued, and retries),
+    claimed in batches (core.outbox) so two workers' sweeps never attempt the same one."""
     now = now or timezone.now()
     attempted = 0
-    for delivery_id in due(now):
-        try:
-            deliver(delivery_id, now=now)
-        except Exception:
-            logger.exception("webhook delivery %s could not be attempted", delivery_id)
-        attempted += 1
-    return attempted
+    while True:
+        ids = outbox.claim_due(WebhookDelivery, queued=DeliveryStatus.QUEUED, now=now, limit=SWEEP_BATCH)
+        for delivery_id in ids:
+            try:
+                deliver(delivery_id, now=now, claimed=True)
+            except Exception:
+                logger.exception("webhook delivery %s could not be attempted", delivery_id)
+        attempted += len(ids)
+        if len(ids) < SWEEP_BATCH:
+            return attempted

@@ -20,12 +20,11 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from deskpilot.core import outbox
 from deskpilot.mail.models import DeliveryStatus, OutboundMail
 from deskpilot.tickets import attachments as attachment_files
 from deskpilot.tickets.models import Attachment
@@ -33,8 +32,8 @@ from deskpilot.tickets.models import Attachment
 logger = logging.getLogger(__name__)
 
 # How long a claimed mail is left to its worker before the sweep may take it over (a worker that
-# died mid-send). Far longer than an SMTP conversation (EMAIL_TIMEOUT per step).
-LEASE = datetime.timedelta(minutes=10)
+# died mid-send): core.outbox's lease, far longer than an SMTP conversation.
+LEASE = outbox.LEASE
 SWEEP_BATCH = 200
 
 
@@ -96,20 +95,11 @@ def build_message(mail: OutboundMail) -> EmailMultiAlternatives:
     return message
 
 
-def _claim(outbound_id: int, now: datetime.datetime) -> bool:
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return bool(
-        OutboundMail.objects.filter(due, pk=outbound_id, status=DeliveryStatus.QUEUED).update(
-            next_attempt_at=now + LEASE
-        )
-    )
-
-
 def deliver(outbound_id: int, *, now: datetime.datetime | None = None, claimed: bool = False) -> str:
     """Send one mail if it is queued and due; returns its status afterwards (or "busy" when it
     is not due or another worker has it)."""
     now = now or timezone.now()
-    if not claimed and not _claim(outbound_id, now):
+    if not claimed and not outbox.claim(OutboundMail, outbound_id, queued=DeliveryStatus.QUEUED, now=now):
         return "busy"
     mail = OutboundMail.objects.get(pk=outbound_id)
     attempts = mail.attempts + 1
@@ -138,18 +128,8 @@ def deliver(outbound_id: int, *, now: datetime.datetime | None = None, claimed: 
 
 
 def claim_due(now: datetime.datetime, limit: int = SWEEP_BATCH) -> list[int]:
-    """Claim up to ``limit`` queued mails whose time has come. On PostgreSQL, rows another
-    worker is claiming are skipped (SKIP LOCKED) rather than waited for."""
-    due = OutboundMail.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now).order_by(
-        "next_attempt_at", "id"
-    )
-    with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:limit])
-        if ids:
-            OutboundMail.objects.filter(pk__in=ids).update(next_attempt_at=now + LEASE)
-    return ids
+    """Claim up to ``limit`` queued mails whose time has come (core.outbox)."""
+    return outbox.claim_due(OutboundMail, queued=DeliveryStatus.QUEUED, now=now, limit=limit)
 
 
 def sweep(now: datetime.datetime | None = None) -> int:
