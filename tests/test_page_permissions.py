@@ -9,170 +9,113 @@ meets a 404 or 403, and that a refused form changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+from pathlib import Path
 
 import pytest
 from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from deskpilot.accounts.models import Role, User
-from deskpilot.tickets import actions
-from deskpilot.tickets.models import Message, SavedView, Ticket, Via
-from tests import factories
+from deskpilot.tickets.models import Message, SavedView, Ticket
+from tests.page_matrix import (
+    AGENT_FORM,
+    GONE,
+    HIDDEN,
+    OK,
+    REDIRECT,
+    ROLES,
+    SIGNIN,
+    Route,
+    World,
+    customer_page,
+    everyone,
+    staff_page,
+    world,
+)
 
 pytestmark = pytest.mark.django_db
-
-ROLES = ("anonymous", "requester", "other_customer", "follower", "collaborator", "agent", "manager", "admin")
-STAFF = ("follower", "collaborator", "agent", "manager", "admin")
-
-
-@dataclass
-class World:
-    users: dict[str, User | None]
-    ticket: Ticket
-    saved: SavedView
-
-
-@pytest.fixture
-def world() -> World:
-    agent = factories.user(Role.AGENT)
-    requester = factories.customer_user()
-    follower = factories.user(Role.COLLABORATOR)
-    ticket = factories.ticket(requester=requester.customer, subject="Matrix ticket")
-    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [follower]})
-    saved = SavedView.objects.create(owner=agent, name="Mine", filters={"view": "all-open"}, sort="-id")
-    users: dict[str, User | None] = {
-        "anonymous": None,
-        "requester": requester,
-        "other_customer": factories.customer_user(),
-        "follower": follower,
-        "collaborator": factories.user(Role.COLLABORATOR),
-        "agent": agent,
-        "manager": factories.user(Role.MANAGER),
-        "admin": factories.user(Role.ADMIN),
-    }
-    return World(users=users, ticket=ticket, saved=saved)
-
-
-# What each role gets. "signin": a redirect to the sign-in page that comes back here.
-OK, SIGNIN, HIDDEN, FORBIDDEN, REDIRECT, GONE = "ok", "signin", "404", "403", "redirect", "410"
-
-
-def _everyone(outcome: str) -> dict[str, str]:
-    return dict.fromkeys(ROLES, outcome)
-
-
-def _staff_page(*, collaborators: str = OK, follower: str | None = None) -> dict[str, str]:
-    expected = {"anonymous": SIGNIN, "requester": HIDDEN, "other_customer": HIDDEN}
-    expected.update({"follower": follower or collaborators, "collaborator": collaborators})
-    expected.update({"agent": OK, "manager": OK, "admin": OK})
-    return expected
-
-
-def _customer_page(*, other_customer: str = OK) -> dict[str, str]:
-    expected = dict.fromkeys(STAFF, HIDDEN)
-    expected.update({"anonymous": SIGNIN, "requester": OK, "other_customer": other_customer})
-    return expected
-
-
-@dataclass
-class Route:
-    url: Callable[[World], str]
-    expected: dict[str, str]
-
+__all__ = ["world"]  # the fixture, used by every test below
 
 # GET pages.
 PAGES: dict[str, Route] = {
-    "home": Route(lambda w: reverse("home"), _everyone(REDIRECT)),
-    "accounts:signin": Route(lambda w: reverse("accounts:signin"), {**_everyone(REDIRECT), "anonymous": OK}),
-    "accounts:signin_link_request": Route(lambda w: reverse("accounts:signin_link_request"), _everyone(OK)),
-    "accounts:signin_link": Route(lambda w: reverse("accounts:signin_link", args=["no-such-key"]), _everyone(GONE)),
-    "tickets:inbox": Route(lambda w: reverse("tickets:inbox"), _staff_page()),
+    "home": Route(lambda w: reverse("home"), everyone(REDIRECT)),
+    "accounts:signin": Route(lambda w: reverse("accounts:signin"), {**everyone(REDIRECT), "anonymous": OK}),
+    "accounts:signin_link_request": Route(lambda w: reverse("accounts:signin_link_request"), everyone(OK)),
+    "accounts:signin_link": Route(lambda w: reverse("accounts:signin_link", args=["no-such-key"]), everyone(GONE)),
+    "tickets:inbox": Route(lambda w: reverse("tickets:inbox"), staff_page()),
     "tickets:inbox_view": Route(
-        lambda w: reverse("tickets:inbox_view", args=["all-open"]), _staff_page(collaborators=HIDDEN)
+        lambda w: reverse("tickets:inbox_view", args=["all-open"]), staff_page(collaborators=HIDDEN)
     ),
     "tickets:saved_view": Route(
         lambda w: reverse("tickets:saved_view", args=[w.saved.pk]),
-        {**_staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
+        {**staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
     ),
     "tickets:ticket": Route(
-        lambda w: reverse("tickets:ticket", args=[w.ticket.pk]), _staff_page(collaborators=HIDDEN, follower=OK)
+        lambda w: reverse("tickets:ticket", args=[w.ticket.pk]), staff_page(collaborators=HIDDEN, follower=OK)
     ),
-    "tickets:search": Route(lambda w: reverse("tickets:search") + "?q=matrix", _staff_page()),
-    "portal:tickets": Route(lambda w: reverse("portal:tickets"), _customer_page()),
-    "portal:new": Route(lambda w: reverse("portal:new"), _customer_page()),
+    "tickets:search": Route(lambda w: reverse("tickets:search") + "?q=matrix", staff_page()),
+    "portal:tickets": Route(lambda w: reverse("portal:tickets"), customer_page()),
+    "portal:new": Route(lambda w: reverse("portal:new"), customer_page()),
     "portal:ticket": Route(
-        lambda w: reverse("portal:ticket", args=[w.ticket.pk]), _customer_page(other_customer=HIDDEN)
+        lambda w: reverse("portal:ticket", args=[w.ticket.pk]), customer_page(other_customer=HIDDEN)
     ),
-    "portal:public_request": Route(lambda w: reverse("portal:public_request"), _everyone(OK)),
-    "portal:public_thanks": Route(lambda w: reverse("portal:public_thanks"), _everyone(OK)),
+    "portal:public_request": Route(lambda w: reverse("portal:public_request"), everyone(OK)),
+    "portal:public_thanks": Route(lambda w: reverse("portal:public_thanks"), everyone(OK)),
     "mail_inbound:inbound": Route(
         lambda w: reverse("mail_inbound:inbound", args=[_inbound_mail(w)]),
-        _staff_page(collaborators=HIDDEN, follower=OK),
+        staff_page(collaborators=HIDDEN, follower=OK),
     ),
     "mail_inbound:inbound_raw": Route(
         lambda w: reverse("mail_inbound:inbound_raw", args=[_inbound_mail(w)]),
-        _staff_page(collaborators=HIDDEN, follower=OK),
+        staff_page(collaborators=HIDDEN, follower=OK),
     ),
     "mail_inbound:failed": Route(
-        lambda w: reverse("mail_inbound:failed"), {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN}
+        lambda w: reverse("mail_inbound:failed"), {**staff_page(collaborators=HIDDEN), "agent": HIDDEN}
     ),
     "mail_inbound:spam": Route(
-        lambda w: reverse("mail_inbound:spam"), {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN}
+        lambda w: reverse("mail_inbound:spam"), {**staff_page(collaborators=HIDDEN), "agent": HIDDEN}
     ),
 }
 
-# Forms (POST only). Allowed roles must not be refused (their empty form may be invalid: 422 or
-# a redirect with a message); refused roles must change nothing.
-_AGENT_FORM = {
-    **dict.fromkeys(("requester", "other_customer"), HIDDEN),
-    "anonymous": SIGNIN,
-    "follower": FORBIDDEN,
-    "collaborator": HIDDEN,
-    "agent": OK,
-    "manager": OK,
-    "admin": OK,
-}
 FORMS: dict[str, Route] = {
-    "accounts:signout": Route(lambda w: reverse("accounts:signout"), _everyone(REDIRECT)),
+    "accounts:signout": Route(lambda w: reverse("accounts:signout"), everyone(REDIRECT)),
     "tickets:bulk": Route(
         lambda w: reverse("tickets:bulk"),
-        {**_AGENT_FORM, "follower": HIDDEN},
+        {**AGENT_FORM, "follower": HIDDEN},
     ),
-    "tickets:saved_view_create": Route(lambda w: reverse("tickets:saved_view_create"), _staff_page()),
+    "tickets:saved_view_create": Route(lambda w: reverse("tickets:saved_view_create"), staff_page()),
     "tickets:saved_view_edit": Route(
         lambda w: reverse("tickets:saved_view_edit", args=[w.saved.pk]),
-        {**_staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
+        {**staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
     ),
     "tickets:saved_view_delete": Route(
         lambda w: reverse("tickets:saved_view_delete", args=[w.saved.pk]),
-        {**_staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
+        {**staff_page(collaborators=HIDDEN), "manager": HIDDEN, "admin": HIDDEN},
     ),
     "tickets:ticket_reply": Route(
-        lambda w: reverse("tickets:ticket_reply", args=[w.ticket.pk]), _staff_page(collaborators=HIDDEN, follower=OK)
+        lambda w: reverse("tickets:ticket_reply", args=[w.ticket.pk]), staff_page(collaborators=HIDDEN, follower=OK)
     ),
-    "tickets:ticket_update": Route(lambda w: reverse("tickets:ticket_update", args=[w.ticket.pk]), _AGENT_FORM),
-    "tickets:ticket_merge": Route(lambda w: reverse("tickets:ticket_merge", args=[w.ticket.pk]), _AGENT_FORM),
+    "tickets:ticket_update": Route(lambda w: reverse("tickets:ticket_update", args=[w.ticket.pk]), AGENT_FORM),
+    "tickets:ticket_merge": Route(lambda w: reverse("tickets:ticket_merge", args=[w.ticket.pk]), AGENT_FORM),
     "portal:ticket": Route(
-        lambda w: reverse("portal:ticket", args=[w.ticket.pk]), _customer_page(other_customer=HIDDEN)
+        lambda w: reverse("portal:ticket", args=[w.ticket.pk]), customer_page(other_customer=HIDDEN)
     ),
-    "portal:new": Route(lambda w: reverse("portal:new"), _customer_page()),
-    "portal:public_request": Route(lambda w: reverse("portal:public_request"), _everyone(OK)),
+    "portal:new": Route(lambda w: reverse("portal:new"), customer_page()),
+    "portal:public_request": Route(lambda w: reverse("portal:public_request"), everyone(OK)),
     "mail:outbound_retry": Route(
-        lambda w: reverse("mail:outbound_retry", args=[_failed_mail(w)]), {**_AGENT_FORM, "follower": HIDDEN}
+        lambda w: reverse("mail:outbound_retry", args=[_failed_mail(w)]), {**AGENT_FORM, "follower": HIDDEN}
     ),
     "mail_inbound:failed_retry": Route(
         lambda w: reverse("mail_inbound:failed_retry", args=[_inbound_mail(w, status="failed")]),
-        {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN},
+        {**staff_page(collaborators=HIDDEN), "agent": HIDDEN},
     ),
     "mail_inbound:failed_retry_all": Route(
-        lambda w: reverse("mail_inbound:failed_retry_all"), {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN}
+        lambda w: reverse("mail_inbound:failed_retry_all"), {**staff_page(collaborators=HIDDEN), "agent": HIDDEN}
     ),
     "mail_inbound:spam_release": Route(
         lambda w: reverse("mail_inbound:spam_release", args=[_inbound_mail(w, status="spam")]),
-        {**_staff_page(collaborators=HIDDEN), "agent": HIDDEN},
+        {**staff_page(collaborators=HIDDEN), "agent": HIDDEN},
     ),
 }
 
@@ -201,6 +144,18 @@ def _failed_mail(world: World) -> int:
     )  # fmt: skip
     return mail.pk
 
+
+def _collect_app_routes() -> None:
+    """Add the routes apps declare in ``tests/<app>/page_routes.py``; a name declared twice fails."""
+    for path in sorted(Path(__file__).parent.glob("*/page_routes.py")):
+        module = importlib.import_module(f"tests.{path.parent.name}.page_routes")
+        for ours, theirs in ((PAGES, getattr(module, "PAGES", {})), (FORMS, getattr(module, "FORMS", {}))):
+            clash = set(ours) & set(theirs)
+            assert not clash, f"{path}: {sorted(clash)} declared twice"
+            ours.update(theirs)
+
+
+_collect_app_routes()
 
 # Pages outside this matrix, each with its own tests.
 ELSEWHERE = {"healthz"}
@@ -262,15 +217,19 @@ def test_page(world: World, name: str, role: str) -> None:
 def test_form(world: World, name: str, role: str) -> None:
     route = FORMS[name]
     url = route.url(world)
-    before = (Ticket.objects.count(), Message.objects.count(), world.ticket.version, SavedView.objects.count())
+
+    def snapshot() -> tuple[object, ...]:
+        world.ticket.refresh_from_db()
+        extra = route.state() if route.state is not None else None
+        return (Ticket.objects.count(), Message.objects.count(), world.ticket.version, SavedView.objects.count(), extra)
+
+    before = snapshot()
     data = {"ticket": [f"{world.ticket.pk}:{world.ticket.version}"], "action": "status", "status": "pending"}
     response = _client(world, role).post(url, data)
     outcome = route.expected[role]
     _check(response, outcome, url)
     if outcome not in (OK, REDIRECT):
-        world.ticket.refresh_from_db()
-        after = (Ticket.objects.count(), Message.objects.count(), world.ticket.version, SavedView.objects.count())
-        assert after == before, "a refused form changed something"
+        assert snapshot() == before, "a refused form changed something"
 
 
 @pytest.mark.parametrize("name", sorted(set(FORMS) - set(PAGES) - {"accounts:signout"}))

@@ -16,3 +16,8 @@ def deliver_webhook(delivery_id: int) -> str:
 @db_periodic_task(crontab(minute="*"), name="automation.sweep_webhooks")
 def sweep_webhooks() -> int:
     return webhooks.sweep()
+
+
+# Routing and rule jobs live beside their code; importing them here registers them with the
+# worker, which discovers each app's tasks module only.
+from deskpilot.automation import routing_tasks, rule_tasks  # noqa: E402, F401

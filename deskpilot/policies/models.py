@@ -140,3 +140,154 @@ class CustomHoliday(_CalendarPart):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.name}".strip()
+
+
+class DefaultCalendar(models.Model):
+    """Which calendar business-hour targets use when neither the SLA policy, the ticket's team nor
+    its organization names one (at most one row)."""
+
+    calendar = models.OneToOneField(BusinessCalendar, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"default: {self.calendar}"
+
+
+class TeamCalendar(models.Model):
+    """A team's business hours: its tickets' business-hour targets use them."""
+
+    team = models.OneToOneField("accounts.Team", on_delete=models.CASCADE, related_name="business_calendar")
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="teams")
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.calendar}"
+
+
+class OrganizationCalendar(models.Model):
+    """An organization's business hours (a customer's contract hours), used when its tickets'
+    team has none."""
+
+    organization = models.OneToOneField(
+        "customers.Organization", on_delete=models.CASCADE, related_name="business_calendar"
+    )
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="organizations")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.calendar}"
+
+
+class EscalationLevel(models.TextChoices):
+    """Where a ticket stands on the escalation ladder (no level: tier 1, not escalated)."""
+
+    TIER2 = "tier2", "Tier 2"
+    MANAGER = "manager", "Manager"
+
+
+class EscalationPolicy(models.Model):
+    """What happens when an SLA target of a ticket reaches its warning threshold or is breached.
+    Each action is optional; an SLA policy names the escalation policy its tickets follow."""
+
+    name = models.CharField(max_length=200, unique=True)
+    on_warning = models.BooleanField(default=False, help_text="Act when a target reaches its warning threshold.")
+    on_breach = models.BooleanField(default=True, help_text="Act when a target is breached.")
+    # Metrics this applies to; empty means all of them.
+    metrics = models.JSONField(default=list, blank=True)
+    notify_assignee = models.BooleanField(default=True)
+    notify_team_lead = models.BooleanField(default=True)
+    notify_emails = models.JSONField(default=list, blank=True, help_text="More addresses to email.")
+    raise_priority = models.BooleanField(default=False, help_text="One step up (low → normal → high → urgent).")
+    move_to_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalate_to = models.CharField(max_length=10, choices=EscalationLevel.choices, blank=True)
+    add_lead_as_follower = models.BooleanField(default=False, help_text="The team lead follows the ticket.")
+    add_tag = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicy(models.Model):
+    """Promised response and resolution times. Active policies are tried in ``position`` order and
+    the first whose conditions all match applies (an empty condition matches anything).
+
+    Conditions are lists of values (ids for teams and organizations, names for tags): a ticket
+    matches a list when its value is in it (for tags: when it has any of them)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    priorities = models.JSONField(default=list, blank=True)
+    teams = models.JSONField(default=list, blank=True)
+    organizations = models.JSONField(default=list, blank=True)
+    tiers = models.JSONField(default=list, blank=True)
+    channels = models.JSONField(default=list, blank=True)
+    types = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    # Business-hour targets count on this calendar; when empty, the team's, the organization's or
+    # the default calendar's.
+    calendar = models.ForeignKey(BusinessCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A target warns when this share of it has elapsed; empty: no warnings.
+    warning_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=75, validators=[MaxValueValidator(99)]
+    )
+    escalation = models.ForeignKey(
+        EscalationPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="sla_policies"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every change to the policy or its targets: breaches found because of a change are
+    # recorded from then on, never back-dated.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaMetric(models.TextChoices):
+    FIRST_REPLY = "first_reply", "First reply"
+    NEXT_REPLY = "next_reply", "Next reply"
+    PERIODIC_UPDATE = "periodic_update", "Periodic update"
+    PAUSABLE_UPDATE = "pausable_update", "Pausable update"
+    REQUESTER_WAIT = "requester_wait", "Requester wait"
+    AGENT_WORK = "agent_work", "Agent work"
+    TOTAL_RESOLUTION = "total_resolution", "Total resolution"
+    GROUP_OWNERSHIP = "group_ownership", "Group ownership"
+
+
+class SlaTarget(models.Model):
+    """One promise of a policy: ``metric`` within ``minutes`` for tickets of ``priority``
+    (group ownership: for tickets owned by ``team``, whatever the priority)."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    metric = models.CharField(max_length=20, choices=SlaMetric.choices)
+    priority = models.CharField(max_length=10, blank=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    minutes = models.PositiveIntegerField()
+    business_hours = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["policy", "metric", "priority"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "metric", "priority"],
+                condition=models.Q(team__isnull=True),
+                name="unique_sla_target_priority",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "team"], condition=models.Q(team__isnull=False), name="unique_sla_target_team"
+            ),
+            models.CheckConstraint(condition=models.Q(minutes__gt=0), name="sla_target_minutes_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.priority or self.team_id}: {self.minutes} min"

@@ -12,9 +12,11 @@ decided in one place.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +157,26 @@ def _clean_body(body_text: str, body_html: str, *, field_name: str = "body") -> 
 
 # --- recording ---------------------------------------------------------------------------------
 
+# What caused the changes being made now when it was not a person's own act ("trigger:12",
+# "automation:3", "sla:breach", "macro:7"): every event recorded meanwhile carries it.
+_cause: contextvars.ContextVar[str | None] = contextvars.ContextVar("deskpilot_ticket_cause", default=None)
+
+
+@contextlib.contextmanager
+def caused_by(cause: str) -> Iterator[None]:
+    """Record ``cause`` on every TicketEvent written inside the block (nested blocks win)."""
+    if not cause or len(cause) > 60:
+        raise ValueError(f"a cause is 1-60 characters, not {cause!r}")
+    token = _cause.set(cause)
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+def current_cause() -> str | None:
+    return _cause.get()
+
 
 @dataclass
 class _Changes:
@@ -178,6 +200,7 @@ class _Changes:
                 via=self.via,
                 message=message,
                 created_at=self.at,
+                cause=_cause.get(),
                 **self.who.event_fields(),
             )
         )
@@ -193,6 +216,9 @@ class _Changes:
             ticket.updated_at = self.at
         ticket_id, fields = ticket.pk, [e.field for e in self.events]
         transaction.on_commit(lambda: signals.ticket_changed.send(sender=Ticket, ticket_id=ticket_id, fields=fields))
+        # Inside the transaction: SLA clocks, triggers and routing act on the change before anyone
+        # sees it, and a failure there rolls the whole change back.
+        signals.events_recorded.send(sender=Ticket, ticket=ticket, events=self.events)
         return self.events
 
 

@@ -102,6 +102,18 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Incremented on every change; the API's ETag, for optimistic concurrency.
     version = models.PositiveIntegerField(default=1)
+    # Kept by policies.sla on every event: the SLA policy in force, the earliest due of a running
+    # target (a breached one's breach: lists sort by it, most overdue first) and the next instant
+    # something must happen (a warning or a breach), which the breach sweep looks for.
+    sla_policy = models.ForeignKey(
+        "policies.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    sla_next_breach_at = models.DateTimeField(null=True, blank=True)
+    sla_wake_at = models.DateTimeField(null=True, blank=True)
+    # The escalation level (policies.models.EscalationLevel); empty: tier 1, not escalated.
+    escalation = models.CharField(
+        max_length=10, null=True, blank=True
+    )  # nullable: added to large tables without a rewrite
 
     class Meta:
         ordering = ["-id"]
@@ -117,6 +129,13 @@ class Ticket(models.Model):
             models.Index(fields=["updated_at", "id"], name="ticket_updated_at_id"),
             # The auto-close job looks for solved tickets by solve time.
             models.Index(fields=["status", "solved_at"], name="ticket_status_solved_at"),
+            # The breach sweep and the "next breach" sort; only tickets with a running clock.
+            models.Index(fields=["sla_wake_at"], name="ticket_sla_wake", condition=models.Q(sla_wake_at__isnull=False)),
+            models.Index(
+                fields=["sla_next_breach_at", "id"],
+                name="ticket_sla_next_breach",
+                condition=models.Q(sla_next_breach_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -219,6 +238,9 @@ class TicketEvent(models.Model):
     )
     actor_customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     via = models.CharField(max_length=10, choices=Via.choices)
+    # What caused it when not a person's own act: "trigger:12", "automation:3", "sla", "macro:7"
+    # (tickets.actions.caused_by). Nullable so the column is added to a large table without a rewrite.
+    cause = models.CharField(max_length=60, null=True, blank=True)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,0 +1,1 @@
+"""Rule jobs: time-based automations (filled in by the rules work)."""
