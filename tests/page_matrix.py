@@ -1,6 +1,6 @@
 """The page permission matrix's vocabulary: the world every route is tried in, the roles, the
 outcomes, and the usual expectations. ``tests/test_page_permissions.py`` runs the matrix; an app
-declares its own pages in ``tests/<app>/page_routes.py`` (``PAGES`` and ``FORMS`` dicts of
+declares its own pages in ``tests/<app>/page_routes*.py`` (``PAGES`` and ``FORMS`` dicts of
 ``Route``), which the matrix collects.
 """
 

@@ -146,9 +146,9 @@ def _failed_mail(world: World) -> int:
 
 
 def _collect_app_routes() -> None:
-    """Add the routes apps declare in ``tests/<app>/page_routes.py``; a name declared twice fails."""
-    for path in sorted(Path(__file__).parent.glob("*/page_routes.py")):
-        module = importlib.import_module(f"tests.{path.parent.name}.page_routes")
+    """Add the routes apps declare in ``tests/<app>/page_routes*.py``; a name declared twice fails."""
+    for path in sorted(Path(__file__).parent.glob("*/page_routes*.py")):
+        module = importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
         for ours, theirs in ((PAGES, getattr(module, "PAGES", {})), (FORMS, getattr(module, "FORMS", {}))):
             clash = set(ours) & set(theirs)
             assert not clash, f"{path}: {sorted(clash)} declared twice"
