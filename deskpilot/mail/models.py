@@ -127,6 +127,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", "Agent reply"
     ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement of a new request"
     ASSIGNMENT = "assignment", "Assignment notice to an agent"
+    STAFF_NOTICE = "staff_notice", "Notice to staff (SLA, escalation, rule)"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import linebreaks
 
-from deskpilot.accounts.models import AGENT_ROLES, Team, User
+from deskpilot.accounts.models import AGENT_ROLES, STAFF_ROLES, Team, User
 from deskpilot.core.html import html_to_text, sanitize_html
+from deskpilot.core.models import Notification
 from deskpilot.mail import outbound
 from deskpilot.mail.models import DeliveryStatus, NotificationTemplate, OutboundKind, OutboundMail
 from deskpilot.tickets.models import Message, Ticket, TicketEvent, Via
@@ -281,3 +283,37 @@ def notify_assignment(ticket_id: int) -> OutboundMail | None:
             body_html=rendered.html,
             auto_submitted=AUTO_GENERATED,
         )
+
+
+def notify_staff(
+    ticket: Ticket,
+    *,
+    users: Iterable[User] = (),
+    emails: Iterable[str] = (),
+    subject: str,
+    text: str,
+    cause: str = "",
+) -> list[Notification]:
+    """Tell staff about something that happened to a ticket: an in-app notification for each
+    active staff user, and one email to the users' and the extra addresses (deduplicated, sent by
+    the job worker after commit). Customers are never notified this way. Returns the in-app
+    notifications written."""
+    subject = " ".join(subject.split())[:300] or f"Ticket #{ticket.pk}"
+    people = {u.pk: u for u in users if u.is_active and u.role in STAFF_ROLES}
+    notices = Notification.objects.bulk_create(
+        [Notification(user=u, ticket=ticket, subject=subject, text=text, cause=cause) for u in people.values()]
+    )
+    addresses = list(dict.fromkeys(a.strip().lower() for a in [*(u.email for u in people.values()), *emails] if a))
+    if addresses:
+        link = settings.BASE_URL.rstrip("/") + reverse("tickets:ticket", args=[ticket.pk])
+        outbound.create_outbound(
+            ticket=ticket,
+            kind=OutboundKind.STAFF_NOTICE,
+            sender=outbound.sender_for(ticket),
+            recipients=outbound.Recipients(to=addresses),
+            subject=outbound.tagged_subject(subject, ticket.pk),
+            body_text=f"{text}\n\n{link}\n",
+            body_html=linebreaks(f"{text}\n\n{link}", autoescape=True),
+            auto_submitted=AUTO_GENERATED,
+        )
+    return notices
