@@ -14,7 +14,19 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from deskpilot.accounts.models import ApiToken, Role, SignInLink, Team, TeamMembership, TokenScope, User, hash_token
+from deskpilot.accounts.models import (
+    AGENT_ROLES,
+    ApiToken,
+    Availability,
+    Role,
+    RoutingMode,
+    SignInLink,
+    Team,
+    TeamMembership,
+    TokenScope,
+    User,
+    hash_token,
+)
 from deskpilot.core.errors import InvalidInput, NotPermitted
 from deskpilot.customers.actions import (
     clean_email,
@@ -280,3 +292,146 @@ def use_signin_link(raw: str) -> User | None:
         if not claimed:
             return None
         return _account_for_link(link.email)
+
+
+# --- routing: availability, agents' capacity and skills, teams' routing settings ---------------
+
+CAPACITY_MAX = 1000
+SKILLS_MAX = 50
+
+
+def _route_queued_after_commit(team_ids: list[int]) -> None:
+    """Queued tickets of these teams look for an agent once the change is committed (a job; the
+    sweep every minute catches anything a lost job leaves behind)."""
+    if not team_ids:
+        return
+    from deskpilot.automation import routing_tasks
+
+    transaction.on_commit(lambda: routing_tasks.assign_queued(team_ids))
+
+
+def set_availability(user: User, availability: Any, *, actor: User | None) -> User:
+    """Set whether an agent takes tickets now (online, away, offline). Agents set their own;
+    managers and admins anyone's; None is the system (sign-out). Becoming online assigns the
+    queued tickets of the agent's teams."""
+    if actor is not None and actor.pk != user.pk and actor.role not in (Role.ADMIN, Role.MANAGER):
+        raise NotPermitted("only managers and admins can set someone else's availability")
+    allowed = [a.value for a in Availability]
+    if availability not in allowed:
+        raise InvalidInput("availability", f"{availability!r} is not one of: {', '.join(allowed)}")
+    if user.role not in AGENT_ROLES:
+        raise InvalidInput("availability", f"{user.email} is not an agent and takes no tickets")
+    if not user.is_active and availability != Availability.OFFLINE:
+        raise InvalidInput("availability", f"{user.email} is deactivated")
+    if user.availability == availability:
+        return user
+    was_online = user.availability == Availability.ONLINE
+    user.availability = str(availability)
+    user.availability_changed_at = timezone.now()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(
+            availability=user.availability, availability_changed_at=user.availability_changed_at
+        )
+        if availability == Availability.ONLINE and not was_online:
+            _route_queued_after_commit(list(Team.objects.filter(members=user).values_list("pk", flat=True)))
+    return user
+
+
+def _clean_capacity(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("capacity", "must be a whole number of tickets, or empty for no limit")
+    if not 1 <= value <= CAPACITY_MAX:
+        raise InvalidInput("capacity", f"must be between 1 and {CAPACITY_MAX} (empty: no limit)")
+    return value
+
+
+def _clean_skills(values: Any) -> list[str]:
+    from deskpilot.tickets.actions import clean_tag
+
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise InvalidInput("skills", "must be a list of tag names")
+    try:
+        skills = sorted({clean_tag(v) for v in values})
+    except InvalidInput as error:
+        raise InvalidInput("skills", next(iter(error.errors.values()))) from None
+    if len(skills) > SKILLS_MAX:
+        raise InvalidInput("skills", f"at most {SKILLS_MAX} skills")
+    return skills
+
+
+def _clean_languages(values: Any) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise InvalidInput("languages", "must be a list of language codes")
+    return sorted({clean_language(str(v).strip(), "languages") for v in values})
+
+
+def set_agent_routing(user: User, *, actor: User | None, **changes: Any) -> User:
+    """Set an agent's routing profile: ``capacity`` (open work in normal-priority tickets; None
+    for no limit), ``skills`` (tag names), ``languages`` (codes; empty: the account's language).
+    Managers and admins only. More room or new skills may let queued tickets find them."""
+    _require_team_manager(actor)
+    unknown = set(changes) - {"capacity", "skills", "languages"}
+    if unknown:
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "is not a routing setting"))
+    if user.role not in AGENT_ROLES:
+        raise InvalidInput("user", f"{user.email} is not an agent")
+    if "capacity" in changes:
+        user.capacity = _clean_capacity(changes["capacity"])
+    if "skills" in changes:
+        user.skills = _clean_skills(changes["skills"])
+    if "languages" in changes:
+        user.languages = _clean_languages(changes["languages"])
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(capacity=user.capacity, skills=user.skills, languages=user.languages)
+        if user.availability == Availability.ONLINE:
+            _route_queued_after_commit(list(Team.objects.filter(members=user).values_list("pk", flat=True)))
+    return user
+
+
+def _clean_weights(weights: Any) -> dict[str, int]:
+    from deskpilot.automation.routing import PRIORITIES, WEIGHT_MAX
+
+    if not isinstance(weights, dict):
+        raise InvalidInput("weights", "must map priorities to weights")
+    unknown = set(weights) - set(PRIORITIES)
+    if unknown:
+        raise InvalidInput("weights", f"{sorted(unknown)} are not priorities ({', '.join(PRIORITIES)})")
+    clean: dict[str, int] = {}
+    for priority, weight in weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= WEIGHT_MAX:
+            raise InvalidInput(f"weights.{priority}", f"must be a whole number from 1 to {WEIGHT_MAX}")
+        clean[priority] = weight
+    return clean
+
+
+def set_team_routing(team: Team, *, actor: User | None, **changes: Any) -> Team:
+    """Set a team's routing: ``mode`` (RoutingMode), ``weights`` (priority -> weight of an open
+    ticket; missing priorities keep the defaults) and ``skills_fallback`` (whether a ticket
+    nobody available has the skills for goes to the closest match rather than waiting).
+    Managers and admins only. Leaving manual mode assigns the tickets waiting in the queue."""
+    _require_team_manager(actor)
+    unknown = set(changes) - {"mode", "weights", "skills_fallback"}
+    if unknown:
+        raise InvalidInput(dict.fromkeys(sorted(unknown), "is not a routing setting"))
+    if "mode" in changes:
+        allowed = [m.value for m in RoutingMode]
+        if changes["mode"] not in allowed:
+            raise InvalidInput("mode", f"{changes['mode']!r} is not one of: {', '.join(allowed)}")
+        team.routing_mode = str(changes["mode"])
+    if "weights" in changes:
+        team.routing_weights = _clean_weights(changes["weights"])
+    if "skills_fallback" in changes:
+        if not isinstance(changes["skills_fallback"], bool):
+            raise InvalidInput("skills_fallback", "must be true or false")
+        team.routing_skills_fallback = changes["skills_fallback"]
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(
+            routing_mode=team.routing_mode,
+            routing_weights=team.routing_weights,
+            routing_skills_fallback=team.routing_skills_fallback,
+        )
+        if team.routing_mode != RoutingMode.MANUAL:
+            _route_queued_after_commit([team.pk])
+    return team

@@ -25,6 +25,24 @@ AGENT_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT})
 STAFF_ROLES = AGENT_ROLES | {Role.COLLABORATOR}
 
 
+class Availability(models.TextChoices):
+    """Whether an agent takes tickets now. Only online agents are routed to; an agent sets it,
+    and signing out makes them offline (automation.routing_service)."""
+
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+class RoutingMode(models.TextChoices):
+    """How a team's new tickets find an assignee (automation.routing)."""
+
+    MANUAL = "manual", "Manual (nobody is assigned automatically)"
+    ROUND_ROBIN = "round_robin", "Round-robin"
+    LEAST_LOADED = "least_loaded", "Least loaded"
+    SKILLS = "skills", "Skills (language and tags), then least loaded"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -51,6 +69,14 @@ class User(AbstractBaseUser):
     language = models.CharField(max_length=16, default="en")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Routing (automation.routing): whether the agent takes tickets now, since when, how much
+    # open work (in normal-priority tickets; empty: no limit) they take, and what they know:
+    # skills are tag names, languages are language codes (empty: the account's language).
+    availability = models.CharField(max_length=10, choices=Availability.choices, default=Availability.OFFLINE)
+    availability_changed_at = models.DateTimeField(null=True, blank=True)
+    capacity = models.PositiveSmallIntegerField(null=True, blank=True)
+    skills = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=list, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -105,6 +131,14 @@ class Team(models.Model):
         User, through="TeamMembership", related_name="teams"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Routing settings (automation.routing): the mode; the weight of an open ticket per priority
+    # (empty: the defaults, routing.DEFAULT_WEIGHTS); whether a ticket nobody available has the
+    # skills for goes to the closest match (or waits for someone who has them); and the
+    # round-robin cursor, the id of the agent who got the last ticket.
+    routing_mode = models.CharField(max_length=20, choices=RoutingMode.choices, default=RoutingMode.MANUAL)
+    routing_weights = models.JSONField(default=dict, blank=True)
+    routing_skills_fallback = models.BooleanField(default=True)
+    routing_cursor = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -12,3 +12,13 @@ class AutomationConfig(AppConfig):
 
         # Webhook subscribers hear about every ticket change, whatever wrote it.
         ticket_changed.connect(webhooks.on_ticket_changed, dispatch_uid="deskpilot.automation.webhooks")
+
+        # Routing: an unassigned ticket of a routed team gets an agent inside the change that
+        # left it unassigned; availability expires when the agent signs out.
+        from django.contrib.auth.signals import user_logged_out
+
+        from deskpilot.automation import routing_service
+        from deskpilot.tickets.signals import events_recorded
+
+        events_recorded.connect(routing_service.on_events_recorded, dispatch_uid="deskpilot.automation.routing")
+        user_logged_out.connect(routing_service.on_signed_out, dispatch_uid="deskpilot.automation.routing.signout")
