@@ -64,6 +64,14 @@ paused instance that is the due as if it resumed now. For a breached instance ``
 returned are in UTC. One ``Schedule`` serves the whole evaluation: pass the calendar in force now
 (DOMAIN.md measures a span on the calendar in force when it ends).
 
+Warnings
+--------
+With ``Policy.warning_percent`` set, an instance warns when its elapsed time reaches that share of
+its target (rounded up to a whole second), found like a breach (never back-dated; a priority change
+that shortens the target past the threshold warns at the change). ``warning_at`` is that instant when
+it has passed (``warned``), or, for an active instance not yet there, the instant it will come if
+nothing happens; None otherwise (paused before the threshold, fulfilled first, or no threshold).
+
 Group ownership
 ---------------
 An operational-level target per team (``Policy.group_ownership``, keyed by team id, whatever the
@@ -145,6 +153,19 @@ class Policy:
 
     targets: Mapping[str, tuple[Target, ...]] = field(default_factory=dict)
     group_ownership: Mapping[int, Target] = field(default_factory=dict)
+    # A target warns when this share (1-99 %) of it has elapsed; None: no warnings.
+    warning_percent: int | None = None
+
+    def __post_init__(self) -> None:
+        pct = self.warning_percent
+        if pct is not None and (isinstance(pct, bool) or not isinstance(pct, int) or not 1 <= pct <= 99):
+            raise ValueError(f"warning_percent must be a whole number from 1 to 99, not {pct!r}")
+
+    def warn_after(self, target: Target) -> int | None:
+        """Elapsed seconds at which an instance with this target warns."""
+        if self.warning_percent is None:
+            return None
+        return max(1, -(-target.seconds * self.warning_percent // 100))
 
     def target(self, priority: str | None, metric: str) -> Target | None:
         for target in self.targets.get(priority or "", ()):
@@ -165,6 +186,8 @@ class TargetInstance:
     state: str
     target: Target
     team: int | None = None
+    warning_at: datetime | None = None
+    warned: bool = False
 
 
 class _Run:
@@ -182,6 +205,7 @@ class _Run:
         "start",
         "target",
         "team",
+        "warned_at",
     )
 
     def __init__(self, metric: str, start: int, target: Target | None) -> None:
@@ -192,6 +216,7 @@ class _Run:
         self.el_cal = self.el_bus = self.pa_cal = self.pa_bus = 0
         self.fulfilled_at: int | None = None
         self.breached_at: int | None = None
+        self.warned_at: int | None = None
 
     def elapsed(self) -> int:
         return self.el_bus if self.target is not None and self.target.business else self.el_cal
@@ -243,7 +268,13 @@ class _Clock:
         """Record a breach at ``t`` for an open instance whose elapsed time already reached its target
         (after a priority change shortened it)."""
         for run in self.open.values():
-            if run.breached_at is None and run.target is not None and run.elapsed() >= run.target.seconds:
+            if run.target is None:
+                continue
+            if run.warned_at is None:
+                warn = self.policy.warn_after(run.target)
+                if warn is not None and run.elapsed() >= warn:
+                    run.warned_at = t
+            if run.breached_at is None and run.elapsed() >= run.target.seconds:
                 run.breached_at = t
 
     def advance(self, a: int, b: int, inclusive: bool) -> None:
@@ -259,6 +290,12 @@ class _Clock:
                 run.pa_cal += b - a
                 run.pa_bus += bus
                 continue
+            if run.target is not None and run.warned_at is None:
+                warn = self.policy.warn_after(run.target)
+                if warn is not None:
+                    when = self._add(run.target, a, max(0, warn - run.elapsed()))
+                    if when < b or (inclusive and when == b):
+                        run.warned_at = when
             if run.breached_at is None and run.target is not None:
                 due = self._add(run.target, a, run.target.seconds - run.elapsed())
                 if due < b or (inclusive and due == b):
@@ -390,6 +427,11 @@ class _Clock:
                 state = "paused"
             if run.breached_at is not None:
                 state = "breached-" + state
+            warning_at = run.warned_at
+            if warning_at is None and state == "active":
+                warn = self.policy.warn_after(target)
+                if warn is not None:
+                    warning_at = self._add(target, now, max(0, warn - elapsed))
             out.append(
                 TargetInstance(
                     metric=run.metric,
@@ -402,6 +444,8 @@ class _Clock:
                     state=state,
                     target=target,
                     team=run.team,
+                    warning_at=None if warning_at is None else _dt(warning_at),
+                    warned=run.warned_at is not None,
                 )
             )
         return out

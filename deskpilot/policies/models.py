@@ -39,7 +39,51 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin)", code="invalid")
 
 
-class BusinessCalendar(models.Model):
+class _Stamped(models.Model):
+    """Every save bumps ``updated_at``: caches (schedules, compiled SLA policies) key on it."""
+
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.updated_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
+        super().save(*args, **kwargs)
+
+    def touch(self) -> None:
+        """Mark it changed (a part of it was), so what is cached from it is rebuilt."""
+        self.updated_at = timezone.now()
+        type(self).objects.filter(pk=self.pk).update(updated_at=self.updated_at)  # type: ignore[attr-defined]
+
+
+class _Part(models.Model):
+    """Saving or deleting a part (an interval, a holiday, a target) marks its parent changed."""
+
+    parent_field = ""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._parent().touch()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        parent = self._parent()
+        result = super().delete(*args, **kwargs)
+        parent.touch()
+        return result
+
+    def _parent(self) -> _Stamped:
+        parent = getattr(self, self.parent_field)
+        assert isinstance(parent, _Stamped)
+        return parent
+
+
+class BusinessCalendar(_Stamped):
     name = models.CharField(max_length=200, unique=True)
     # IANA name; business time is computed on this zone's wall clock (DST included).
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
@@ -48,20 +92,14 @@ class BusinessCalendar(models.Model):
     holiday_country = models.CharField(max_length=3, blank=True)
     holiday_subdivision = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # Bumped by every change to the calendar, its intervals or holidays: schedule_for caches on it.
-    updated_at = models.DateTimeField(default=timezone.now)
+    # updated_at (_Stamped) is bumped by every change to the calendar, its intervals or holidays:
+    # schedule_for caches on it.
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.updated_at = timezone.now()
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         try:
@@ -71,29 +109,14 @@ class BusinessCalendar(models.Model):
         except public_holidays.UnknownRegion as error:
             raise ValidationError({error.field: str(error)}) from None
 
-    def touch(self) -> None:
-        """Mark the calendar changed (its intervals or holidays were), so cached schedules rebuild."""
-        self.updated_at = timezone.now()
-        BusinessCalendar.objects.filter(pk=self.pk).update(updated_at=self.updated_at)
 
-
-class _CalendarPart(models.Model):
+class _CalendarPart(_Part):
     """Saving or deleting an interval or a holiday marks its calendar changed."""
+
+    parent_field = "calendar"
 
     class Meta:
         abstract = True
-
-    calendar: models.ForeignKey[BusinessCalendar, BusinessCalendar]
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        self.calendar.touch()
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        calendar = self.calendar
-        result = super().delete(*args, **kwargs)
-        calendar.touch()
-        return result
 
 
 class BusinessInterval(_CalendarPart):
@@ -182,7 +205,7 @@ class EscalationLevel(models.TextChoices):
     MANAGER = "manager", "Manager"
 
 
-class EscalationPolicy(models.Model):
+class EscalationPolicy(_Stamped):
     """What happens when an SLA target of a ticket reaches its warning threshold or is breached.
     Each action is optional; an SLA policy names the escalation policy its tickets follow."""
 
@@ -202,7 +225,6 @@ class EscalationPolicy(models.Model):
     add_lead_as_follower = models.BooleanField(default=False, help_text="The team lead follows the ticket.")
     add_tag = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
@@ -211,7 +233,7 @@ class EscalationPolicy(models.Model):
         return self.name
 
 
-class SlaPolicy(models.Model):
+class SlaPolicy(_Stamped):
     """Promised response and resolution times. Active policies are tried in ``position`` order and
     the first whose conditions all match applies (an empty condition matches anything).
 
@@ -240,9 +262,9 @@ class SlaPolicy(models.Model):
         EscalationPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="sla_policies"
     )
     created_at = models.DateTimeField(default=timezone.now)
-    # Bumped by every change to the policy or its targets: breaches found because of a change are
-    # recorded from then on, never back-dated.
-    updated_at = models.DateTimeField(default=timezone.now)
+    # updated_at (_Stamped) is bumped by every change to the policy or its targets: compiled
+    # policies are cached on it, and breaches found because of a change are recorded from then
+    # on, never back-dated.
 
     class Meta:
         ordering = ["position", "id"]
@@ -264,7 +286,7 @@ class SlaMetric(models.TextChoices):
     GROUP_OWNERSHIP = "group_ownership", "Group ownership"
 
 
-class SlaTarget(models.Model):
+class SlaTarget(_Part):
     """One promise of a policy: ``metric`` within ``minutes`` for tickets of ``priority``
     (group ownership: for tickets owned by ``team``, whatever the priority)."""
 
@@ -274,6 +296,8 @@ class SlaTarget(models.Model):
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     minutes = models.PositiveIntegerField()
     business_hours = models.BooleanField(default=True)
+
+    parent_field = "policy"
 
     class Meta:
         ordering = ["policy", "metric", "priority"]

@@ -189,6 +189,9 @@ class _Changes:
     events: list[TicketEvent] = field(default_factory=list)
     # A ticket inserted just now, already with its first version and updated_at: no UPDATE.
     inserted: bool = False
+    # Events that describe the ticket rather than change it (the SLA clock's findings): the
+    # version and updated_at stay.
+    derived: bool = False
 
     def add(self, name: str, old: Any, new: Any, message: Message | None = None) -> None:
         self.events.append(
@@ -210,7 +213,7 @@ class _Changes:
             return []
         TicketEvent.objects.bulk_create(self.events)
         ticket = self.ticket
-        if not self.inserted:
+        if not self.inserted and not self.derived:
             Ticket.objects.filter(pk=ticket.pk).update(version=ticket.version + 1, updated_at=self.at)
             ticket.version += 1
             ticket.updated_at = self.at
@@ -759,6 +762,98 @@ def _open_follow_up(closed: Ticket, who: _Who, *, via: str, at: datetime.datetim
         created_at=at, **who.event_fields(),
     )  # fmt: skip
     return follow_up
+
+
+# --- SLA findings ------------------------------------------------------------------------------
+
+SLA_FIELDS = frozenset({"sla", "sla_policy", "sla_pin"})
+
+
+def record_sla_events(
+    ticket: Ticket, entries: Sequence[tuple[str, Any, datetime.datetime]], *, cause: str = "sla"
+) -> list[TicketEvent]:
+    """Record what the SLA clock found, each at its own moment: ``("sla_policy", {"id", "name"},
+    at)`` when another policy applies, ``("sla", {"kind": "warning" | "breach", "metric", ...},
+    at)`` for a warning or a breach, ``("sla_pin", {"policy", "calendar"}, at)`` when a rule
+    (``cause``) pins a policy or calendar. Called by ``policies.sla`` inside the change's transaction,
+    with the ticket locked. The events describe the ticket rather than change it: its version and
+    updated_at stay, but they are announced like any change (escalations, webhooks, history)."""
+    if not entries:
+        return []
+    for name, _new, at in entries:
+        if name not in SLA_FIELDS:
+            raise ValueError(f"{name!r} is not an SLA event")
+        if at.utcoffset() is None:
+            raise ValueError("SLA events need aware datetimes")
+    recorder = _Changes(ticket, _Who(), Via.SYSTEM, entries[0][2], derived=True)
+    with caused_by(cause):
+        for name, new, at in entries:
+            recorder.add(name, None, new)
+            recorder.events[-1].created_at = at
+    return recorder.save()
+
+
+# --- escalation --------------------------------------------------------------------------------
+
+# The ladder, bottom first: no level is tier 1 (policies.models.EscalationLevel names the rest).
+ESCALATION_LADDER: tuple[str | None, ...] = (None, "tier2", "manager")
+ESCALATION_REASON_MAX = 500
+
+
+def _clean_reason(reason: Any, *, required: bool) -> str:
+    if not isinstance(reason, str):
+        raise InvalidInput("reason", "must be text")
+    reason = " ".join(reason.split())
+    if required and not reason:
+        raise InvalidInput("reason", "say why: the next person reads it in the history")
+    if len(reason) > ESCALATION_REASON_MAX:
+        raise InvalidInput("reason", f"must be at most {ESCALATION_REASON_MAX} characters")
+    return reason
+
+
+def set_escalation(
+    ticket: Ticket,
+    *,
+    actor: Actor,
+    via: str,
+    level: str | None,
+    reason: str = "",
+    team: Team | None = None,
+    expected_version: int | None = None,
+) -> list[TicketEvent]:
+    """Move the ticket up or down the escalation ladder (tier 1 → tier 2 → manager) with a
+    reason; an agent must give one, a rule's is its name. ``team`` also moves it to that team's
+    queue (tier 2, a manager queue). One ``escalation`` event ({"level", "reason", "direction"}),
+    counted in reports and shown in the history. Raises InvalidInput when the level is the current
+    one or unknown."""
+    who = _resolve(actor)
+    if isinstance(actor, User):
+        permissions.require_can_update(actor, ticket)
+    elif who.is_customer:
+        raise NotPermitted("customers cannot escalate tickets")
+    if level not in ESCALATION_LADDER:
+        names = ", ".join(str(x) for x in ESCALATION_LADDER if x)
+        raise InvalidInput("level", f"{level!r} is not an escalation level ({names}, or empty for tier 1)")
+    reason = _clean_reason(reason, required=who.user is not None)
+    _choice("via", via, Via)
+    at = timezone.now()
+    with transaction.atomic():
+        locked = _lock(ticket, expected_version)
+        if locked.status == Status.CLOSED:
+            raise InvalidInput("ticket", "closed tickets cannot be escalated")
+        current = locked.escalation or None
+        if level == current:
+            raise InvalidInput("level", f"the ticket is already at {level or 'tier 1'}")
+        direction = "up" if ESCALATION_LADDER.index(level) > ESCALATION_LADDER.index(current) else "down"
+        recorder = _Changes(locked, who, via, at)
+        locked.escalation = level
+        Ticket.objects.filter(pk=locked.pk).update(escalation=level)
+        recorder.add("escalation", {"level": current}, {"level": level, "reason": reason, "direction": direction})
+        if team is not None and team.pk != locked.team_id:
+            _apply_changes(locked, recorder, {"team": team})
+        events = recorder.save()
+    _refresh_from(ticket, locked)
+    return events
 
 
 # --- links, merge, split, close ----------------------------------------------------------------

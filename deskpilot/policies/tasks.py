@@ -1,0 +1,27 @@
+"""SLA jobs: a timer per ticket whose warning or breach is near, and the sweep that makes sure none
+is missed (see ``policies.sla``). Both are idempotent: a ticket is recomputed under its lock and
+only when its wake-up has come."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from deskpilot.policies import sla
+
+logger = logging.getLogger(__name__)
+
+
+@db_task(name="policies.sla_timer")
+def sla_timer(ticket_id: int) -> bool:
+    return sla.wake(ticket_id)
+
+
+@db_periodic_task(crontab(minute="*"), name="policies.sla_sweep")
+def sla_sweep() -> int:
+    done = sla.sweep()
+    if done:
+        logger.info("SLA sweep: %d ticket(s) recomputed", done)
+    return done
