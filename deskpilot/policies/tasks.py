@@ -25,3 +25,11 @@ def sla_sweep() -> int:
     if done:
         logger.info("SLA sweep: %d ticket(s) recomputed", done)
     return done
+
+
+@db_task(name="policies.recompute_unsolved")
+def recompute_unsolved() -> int:
+    """After a policy or calendar changed: every unsolved ticket's clocks (and policy) again."""
+    done = sla.recompute_unsolved()
+    logger.info("SLA clocks recomputed for %d unsolved ticket(s)", done)
+    return done
