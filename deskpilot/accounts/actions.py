@@ -377,12 +377,11 @@ def set_agent_routing(user: User, *, actor: User | None, **changes: Any) -> User
         raise InvalidInput(dict.fromkeys(sorted(unknown), "is not a routing setting"))
     if user.role not in AGENT_ROLES:
         raise InvalidInput("user", f"{user.email} is not an agent")
-    if "capacity" in changes:
-        user.capacity = _clean_capacity(changes["capacity"])
-    if "skills" in changes:
-        user.skills = _clean_skills(changes["skills"])
-    if "languages" in changes:
-        user.languages = _clean_languages(changes["languages"])
+    # Everything checked before anything is set: a refusal leaves the caller's copy as it was.
+    capacity = _clean_capacity(changes["capacity"]) if "capacity" in changes else user.capacity
+    skills = _clean_skills(changes["skills"]) if "skills" in changes else user.skills
+    languages = _clean_languages(changes["languages"]) if "languages" in changes else user.languages
+    user.capacity, user.skills, user.languages = capacity, skills, languages
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(capacity=user.capacity, skills=user.skills, languages=user.languages)
         if user.availability == Availability.ONLINE:
@@ -415,17 +414,15 @@ def set_team_routing(team: Team, *, actor: User | None, **changes: Any) -> Team:
     unknown = set(changes) - {"mode", "weights", "skills_fallback"}
     if unknown:
         raise InvalidInput(dict.fromkeys(sorted(unknown), "is not a routing setting"))
-    if "mode" in changes:
-        allowed = [m.value for m in RoutingMode]
-        if changes["mode"] not in allowed:
-            raise InvalidInput("mode", f"{changes['mode']!r} is not one of: {', '.join(allowed)}")
-        team.routing_mode = str(changes["mode"])
-    if "weights" in changes:
-        team.routing_weights = _clean_weights(changes["weights"])
-    if "skills_fallback" in changes:
-        if not isinstance(changes["skills_fallback"], bool):
-            raise InvalidInput("skills_fallback", "must be true or false")
-        team.routing_skills_fallback = changes["skills_fallback"]
+    mode = changes.get("mode", team.routing_mode)
+    allowed = [m.value for m in RoutingMode]
+    if mode not in allowed:
+        raise InvalidInput("mode", f"{mode!r} is not one of: {', '.join(allowed)}")
+    weights = _clean_weights(changes["weights"]) if "weights" in changes else team.routing_weights
+    fallback = changes.get("skills_fallback", team.routing_skills_fallback)
+    if not isinstance(fallback, bool):
+        raise InvalidInput("skills_fallback", "must be true or false")
+    team.routing_mode, team.routing_weights, team.routing_skills_fallback = str(mode), weights, fallback
     with transaction.atomic():
         Team.objects.filter(pk=team.pk).update(
             routing_mode=team.routing_mode,

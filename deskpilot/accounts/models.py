@@ -132,13 +132,11 @@ class Team(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     # Routing settings (automation.routing): the mode; the weight of an open ticket per priority
-    # (empty: the defaults, routing.DEFAULT_WEIGHTS); whether a ticket nobody available has the
-    # skills for goes to the closest match (or waits for someone who has them); and the
-    # round-robin cursor, the id of the agent who got the last ticket.
+    # (empty: the defaults, routing.DEFAULT_WEIGHTS); and whether a ticket nobody available has
+    # the skills for goes to the closest match (or waits for someone who has them).
     routing_mode = models.CharField(max_length=20, choices=RoutingMode.choices, default=RoutingMode.MANUAL)
     routing_weights = models.JSONField(default=dict, blank=True)
     routing_skills_fallback = models.BooleanField(default=True)
-    routing_cursor = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -151,6 +149,10 @@ class TeamMembership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE)
     user = models.ForeignKey(User, on_delete=models.CASCADE)
     joined_at = models.DateTimeField(default=timezone.now)
+    # Whose turn it is (automation.routing): the team's highest turn plus one each time routing
+    # gives this member one of the team's tickets; empty: never. A counter, not a time, so
+    # clocks that differ between processes or stand still cannot reorder the turns.
+    last_turn = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_team_member")]

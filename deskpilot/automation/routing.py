@@ -9,11 +9,13 @@ The rules, per mode:
 - Only *eligible* agents get tickets: online, and under their capacity when they have one
   (capacity counts open work in normal-priority tickets: an agent whose load is below it can
   take one more ticket, whatever its priority; no capacity, no limit).
-- round_robin: the eligible agents in id order, starting after the cursor (the agent who got the
-  last ticket) and wrapping around. While the set of eligible agents stays the same, their counts
-  of tickets differ by at most one.
+- round_robin: the eligible agent whose last ticket from this team is the oldest (never: first;
+  then by id). While the set of eligible agents stays the same this is a strict rotation; and
+  whatever others do, the agents available throughout take strict turns among themselves, so
+  their counts of tickets differ by at most one. An agent back from a break gets the next ticket,
+  then takes their turn.
 - least_loaded: the eligible agent with the smallest load (open tickets weighted by priority);
-  ties go round-robin from the cursor, so equal agents take turns.
+  ties go to the one who waited longest for a ticket, so equal agents take turns.
 - skills: the eligible agents who speak the ticket's language and have every skill the ticket's
   tags name, least loaded first. A need that no member of the team can meet (a language nobody
   speaks, a tag that is nobody's skill) is ignored: it cannot be what the ticket waits for. When
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 MANUAL = "manual"
 ROUND_ROBIN = "round_robin"
@@ -46,7 +49,8 @@ WEIGHT_MAX = 100
 @dataclass(frozen=True)
 class Agent:
     """An agent as routing sees them. ``load`` is the weighted open work; ``capacity`` None is
-    no limit."""
+    no limit; ``last_routed`` orders their last ticket from this team among the others' (any
+    increasing value: a time, a counter; None: never)."""
 
     id: int
     availability: str = ONLINE
@@ -54,6 +58,7 @@ class Agent:
     capacity: int | None = None
     skills: frozenset[str] = field(default_factory=frozenset)
     languages: frozenset[str] = field(default_factory=frozenset)
+    last_routed: Any = None
 
     @property
     def available(self) -> bool:
@@ -87,24 +92,19 @@ def weighted_load(counts: Mapping[str, int], weights: Mapping[str, int] | None =
     return sum(table.get(priority, 1) * n for priority, n in counts.items())
 
 
-def _after_cursor(agents: Sequence[Agent], cursor: int | None) -> list[Agent]:
-    """The agents in turn order: by id, starting after ``cursor`` and wrapping around."""
-    ordered = sorted(agents, key=lambda a: a.id)
-    if cursor is None:
-        return ordered
-    later = [a for a in ordered if a.id > cursor]
-    return later + [a for a in ordered if a.id <= cursor]
+def _turn(agent: Agent) -> tuple[bool, Any, int]:
+    """Turn order: never routed first, then the longest since their last ticket, then by id."""
+    return (agent.last_routed is not None, agent.last_routed or 0, agent.id)
 
 
-def round_robin(agents: Iterable[Agent], cursor: int | None) -> Agent | None:
-    turn = _after_cursor([a for a in agents if a.eligible], cursor)
-    return turn[0] if turn else None
+def round_robin(agents: Iterable[Agent]) -> Agent | None:
+    eligible = [a for a in agents if a.eligible]
+    return min(eligible, key=_turn) if eligible else None
 
 
-def least_loaded(agents: Iterable[Agent], cursor: int | None) -> Agent | None:
-    turn = _after_cursor([a for a in agents if a.eligible], cursor)
-    # min() keeps the first of equals: the turn order breaks ties.
-    return min(turn, key=lambda a: a.load) if turn else None
+def least_loaded(agents: Iterable[Agent]) -> Agent | None:
+    eligible = [a for a in agents if a.eligible]
+    return min(eligible, key=lambda a: (a.load, _turn(a))) if eligible else None
 
 
 def meetable(agents: Sequence[Agent], needs: Needs) -> Needs:
@@ -120,7 +120,7 @@ def _match(agent: Agent, needs: Needs) -> tuple[bool, int]:
     return (needs.language is None or needs.language in agent.languages, len(needs.tags & agent.skills))
 
 
-def skills_based(agents: Sequence[Agent], needs: Needs, cursor: int | None, *, fallback: bool = True) -> Agent | None:
+def skills_based(agents: Sequence[Agent], needs: Needs, *, fallback: bool = True) -> Agent | None:
     wanted = meetable(agents, needs)
     eligible = [a for a in agents if a.eligible]
     if not eligible:
@@ -129,24 +129,23 @@ def skills_based(agents: Sequence[Agent], needs: Needs, cursor: int | None, *, f
     best = max(_match(a, wanted) for a in eligible)
     if best != full and not fallback:
         return None
-    return least_loaded([a for a in eligible if _match(a, wanted) == best], cursor)
+    return least_loaded([a for a in eligible if _match(a, wanted) == best])
 
 
 def choose(
     mode: str,
     agents: Sequence[Agent],
     *,
-    cursor: int | None = None,
     needs: Needs | None = None,
     fallback: bool = True,
 ) -> Agent | None:
     """The agent who gets the next ticket of a team in ``mode``, or None: it waits in the queue."""
     if mode == ROUND_ROBIN:
-        return round_robin(agents, cursor)
+        return round_robin(agents)
     if mode == LEAST_LOADED:
-        return least_loaded(agents, cursor)
+        return least_loaded(agents)
     if mode == SKILLS:
-        return skills_based(agents, needs or Needs(), cursor, fallback=fallback)
+        return skills_based(agents, needs or Needs(), fallback=fallback)
     if mode == MANUAL:
         return None
     raise ValueError(f"unknown routing mode {mode!r}")

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
-from deskpilot.accounts.models import AGENT_ROLES, Availability, RoutingMode, Team, User
+from deskpilot.accounts.models import AGENT_ROLES, Availability, RoutingMode, Team, TeamMembership, User
 from deskpilot.automation import routing
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import UNSOLVED, Priority, Ticket, TicketEvent, TicketTag, Via
@@ -76,7 +77,7 @@ def route_ticket(ticket: Ticket) -> Outcome:
         return Outcome(waiting="not_queued")
     team = (
         Team.objects.select_for_update()
-        .only("routing_mode", "routing_weights", "routing_skills_fallback", "routing_cursor")
+        .only("routing_mode", "routing_weights", "routing_skills_fallback")
         .filter(pk=ticket.team_id)
         .first()
     )
@@ -84,31 +85,34 @@ def route_ticket(ticket: Ticket) -> Outcome:
         return Outcome(waiting="manual")
     mode = team.routing_mode
     members = _members(team, everyone=mode == RoutingMode.SKILLS)
-    if not any(m.availability == Availability.ONLINE for m in members):
+    people = [m.user for m in members]
+    if not any(p.availability == Availability.ONLINE for p in people):
         return Outcome(waiting="nobody")
-    loads = _loads(team, members) if mode in routing.LOAD_MODES or any(m.capacity for m in members) else {}
-    agents = [_agent(m, loads.get(m.pk, 0)) for m in members]
+    loads = _loads(team, people) if mode in routing.LOAD_MODES or any(p.capacity for p in people) else {}
+    agents = [_agent(m, loads.get(m.user_id, 0)) for m in members]
     needs = _needs(ticket) if mode == RoutingMode.SKILLS else None
-    chosen = routing.choose(
-        mode, agents, cursor=team.routing_cursor, needs=needs, fallback=team.routing_skills_fallback
-    )
+    chosen = routing.choose(mode, agents, needs=needs, fallback=team.routing_skills_fallback)
     if chosen is None:
         eligible = any(a.eligible for a in agents)
         return Outcome(waiting="no_match" if eligible else "nobody")
-    agent = next(m for m in members if m.pk == chosen.id)
+    membership = next(m for m in members if m.user_id == chosen.id)
     with actions.caused_by(CAUSE):
-        actions.update_ticket(ticket, actor=None, via=Via.RULE, changes={"assignee": agent})
-    Team.objects.filter(pk=team.pk).update(routing_cursor=agent.pk)
-    return Outcome(agent=agent)
+        actions.update_ticket(ticket, actor=None, via=Via.RULE, changes={"assignee": membership.user})
+    # The team's next turn, counted over all its members (one statement, under the team's lock).
+    highest = TeamMembership.objects.filter(team_id=team.pk).order_by().values("team_id").annotate(t=Max("last_turn"))
+    TeamMembership.objects.filter(pk=membership.pk).update(
+        last_turn=Coalesce(Subquery(highest.values("t")), Value(0)) + 1
+    )
+    return Outcome(agent=membership.user)
 
 
-def _members(team: Team, *, everyone: bool) -> list[User]:
-    """The team's active agents; only the online ones unless ``everyone`` (skills mode asks
-    which needs any member could meet)."""
-    people = User.objects.filter(teams=team, is_active=True, role__in=AGENT_ROLES)
+def _members(team: Team, *, everyone: bool) -> list[TeamMembership]:
+    """The team's active agents with their turn; only the online ones unless ``everyone``
+    (skills mode asks which needs any member could meet)."""
+    rows = TeamMembership.objects.filter(team=team, user__is_active=True, user__role__in=AGENT_ROLES)
     if not everyone:
-        people = people.filter(availability=Availability.ONLINE)
-    return list(people.order_by("pk"))
+        rows = rows.filter(user__availability=Availability.ONLINE)
+    return list(rows.select_related("user").order_by("user_id"))
 
 
 def _loads(team: Team, members: Iterable[User]) -> dict[int, int]:
@@ -126,7 +130,8 @@ def _loads(team: Team, members: Iterable[User]) -> dict[int, int]:
     return {agent_id: routing.weighted_load(c, team.routing_weights) for agent_id, c in counts.items()}
 
 
-def _agent(user: User, load: int) -> routing.Agent:
+def _agent(membership: TeamMembership, load: int) -> routing.Agent:
+    user = membership.user
     return routing.Agent(
         id=user.pk,
         availability=user.availability,
@@ -134,6 +139,7 @@ def _agent(user: User, load: int) -> routing.Agent:
         capacity=user.capacity,
         skills=frozenset(user.skills or ()),
         languages=frozenset(user.languages or ()) or frozenset({user.language}),
+        last_routed=membership.last_turn,
     )
 
 
