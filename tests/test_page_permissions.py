@@ -98,6 +98,7 @@ FORMS: dict[str, Route] = {
     ),
     "tickets:ticket_update": Route(lambda w: reverse("tickets:ticket_update", args=[w.ticket.pk]), AGENT_FORM),
     "tickets:ticket_merge": Route(lambda w: reverse("tickets:ticket_merge", args=[w.ticket.pk]), AGENT_FORM),
+    "tickets:ticket_escalate": Route(lambda w: reverse("tickets:ticket_escalate", args=[w.ticket.pk]), AGENT_FORM),
     "portal:ticket": Route(
         lambda w: reverse("portal:ticket", args=[w.ticket.pk]), customer_page(other_customer=HIDDEN)
     ),

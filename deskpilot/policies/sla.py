@@ -290,10 +290,18 @@ def findings(
     return out
 
 
-def recompute(ticket: Ticket, *, now: datetime.datetime | None = None, record: bool = True) -> Clocks:
-    """Re-run the ticket's clocks, record new warnings and breaches (``record``) and keep its SLA
-    fields current. Call inside a transaction with the ticket locked (the actions do); the
-    ``ticket`` instance is updated in place."""
+@dataclass
+class _Evaluation:
+    policy: CompiledPolicy | None
+    calendar: BusinessCalendar | None
+    instances: tuple[clock.TargetInstance, ...]
+    entries: list[tuple[str, Any, datetime.datetime]]
+    recorded: set[tuple[str, tuple[Any, ...]]]
+    now: datetime.datetime
+
+
+def _evaluate(ticket: Ticket, now: datetime.datetime | None) -> _Evaluation:
+    """The ticket's clocks from its events, and what should be recorded (nothing is written)."""
     rows = list(
         TicketEvent.objects.filter(ticket_id=ticket.pk, field__in=_READ_FIELDS)
         .only("field", "new", "created_at", "actor_customer_id")
@@ -315,9 +323,8 @@ def recompute(ticket: Ticket, *, now: datetime.datetime | None = None, record: b
         elif row.field == "sla_policy":
             policy_since = row.created_at
 
-    policies = active_policies()
     pinned_policy = pin.get("policy")
-    policy = policy_by_id(pinned_policy) if pinned_policy else match_policy(ticket, policies)
+    policy = policy_by_id(pinned_policy) if pinned_policy else match_policy(ticket, active_policies())
     entries: list[tuple[str, Any, datetime.datetime]] = []
     if (policy.id if policy else None) != ticket.sla_policy_id:
         entries.append(("sla_policy", None if policy is None else {"id": policy.id, "name": policy.name}, now))
@@ -334,17 +341,30 @@ def recompute(ticket: Ticket, *, now: datetime.datetime | None = None, record: b
         if facts and facts[0].kind == "created":
             instances = tuple(clock.evaluate(facts, policy.clock, schedule, now))
         since = max(policy.updated_at, policy_since) if policy_since else policy.updated_at
-        if record:
-            entries += findings(instances, policy, recorded, since, now)
-            recorded.update(
-                (f[1]["kind"], _key(f[1]["metric"], f[1]["start"], f[1]["team"])) for f in entries if f[0] == "sla"
-            )
-    next_breach, wake = summarize(instances, now, recorded)
-    saved: list[TicketEvent] = []
-    if record and entries:
-        saved = ticket_actions.record_sla_events(ticket, entries)
-    _store(ticket, policy.id if policy else None, next_breach, wake, now)
-    return Clocks(policy, calendar, instances, next_breach, wake, tuple(saved))
+        entries += findings(instances, policy, recorded, since, now)
+    return _Evaluation(policy, calendar, instances, entries, recorded, now)
+
+
+def recompute(ticket: Ticket, *, now: datetime.datetime | None = None) -> Clocks:
+    """Re-run the ticket's clocks, record new warnings and breaches and keep its SLA fields
+    current. Call inside a transaction with the ticket locked (the actions do); the ``ticket``
+    instance is updated in place."""
+    ev = _evaluate(ticket, now)
+    recorded = set(ev.recorded)
+    recorded.update(
+        (f[1]["kind"], _key(f[1]["metric"], f[1]["start"], f[1]["team"])) for f in ev.entries if f[0] == "sla"
+    )
+    next_breach, wake = summarize(ev.instances, ev.now, recorded)
+    saved = ticket_actions.record_sla_events(ticket, ev.entries) if ev.entries else []
+    _store(ticket, ev.policy.id if ev.policy else None, next_breach, wake, ev.now)
+    return Clocks(ev.policy, ev.calendar, ev.instances, next_breach, wake, tuple(saved))
+
+
+def clocks_now(ticket: Ticket) -> Clocks:
+    """The ticket's clocks as they stand, for display: nothing is recorded or stored."""
+    ev = _evaluate(ticket, None)
+    next_breach, wake = summarize(ev.instances, ev.now, ev.recorded)
+    return Clocks(ev.policy, ev.calendar, ev.instances, next_breach, wake, ())
 
 
 def _store(
@@ -375,14 +395,6 @@ def schedule_timer(ticket_id: int, at: datetime.datetime) -> None:
         sla_timer.schedule(args=(ticket_id,), eta=at + datetime.timedelta(seconds=1))
     except Exception:
         logger.exception("could not schedule the SLA timer of ticket %s; the sweep will catch it", ticket_id)
-
-
-def clocks_now(ticket: Ticket) -> Clocks:
-    """The ticket's clocks as they stand, for display: nothing is recorded or stored."""
-    with transaction.atomic():
-        clocks = recompute(Ticket.objects.get(pk=ticket.pk), record=False)
-        transaction.set_rollback(True)
-    return clocks
 
 
 # --- events, the sweep, pins -------------------------------------------------------------------

@@ -34,7 +34,7 @@ RECENTLY_SOLVED_DAYS = 7
 # Query-string keys of the inbox filters; the repeatable ones are lists.
 FILTER_KEYS = ("status", "priority", "team", "assignee", "tag")
 LIST_KEYS = frozenset({"status", "priority", "tag"})
-SORTS = ("updated_at", "created_at", "id")
+SORTS = ("updated_at", "created_at", "id", "sla_next_breach_at")
 
 _UNSOLVED = sorted(str(s) for s in UNSOLVED)
 
@@ -155,6 +155,15 @@ def queue_tickets(user: User, queue: Queue, filters: Mapping[str, Any]) -> Query
     return queries.filter_tickets(user, ticket_filters(filters)).filter(queue.condition(user))
 
 
+def _sorted_queue(user: User, queue: Queue, filters: Mapping[str, Any], ordering: Ordering) -> QuerySet[Ticket]:
+    tickets = queue_tickets(user, queue, filters)
+    if ordering.column == "sla_next_breach_at":
+        # Keyset paging needs a value on every row: sorting by the next breach lists the tickets
+        # whose SLA clock runs (the partial index ticket_sla_next_breach holds exactly those).
+        tickets = tickets.filter(sla_next_breach_at__isnull=False)
+    return tickets
+
+
 def queue_page(
     user: User, queue: Queue, filters: Mapping[str, Any], *, sort: str | None, cursor: str | None
 ) -> tuple[list[Ticket], str | None]:
@@ -162,7 +171,7 @@ def queue_page(
     relations fetched once for the page."""
     ordering = ordering_for(queue, sort)
     rows, next_cursor = keyset_page(
-        queue_tickets(user, queue, filters), ordering=ordering, cursor=cursor, limit=PAGE_SIZE
+        _sorted_queue(user, queue, filters, ordering), ordering=ordering, cursor=cursor, limit=PAGE_SIZE
     )
     queries.attach_list_relations(rows)
     return rows, next_cursor

@@ -309,3 +309,28 @@ class MergeForm(PageForm):
         widget=forms.NumberInput(attrs={"placeholder": "e.g. 1042", "inputmode": "numeric"}),
         error_messages={"required": "Give the number of the ticket to merge into.", "invalid": "Give a number."},
     )
+
+
+class EscalationForm(PageForm):
+    """Move the ticket up or down the escalation ladder, with a reason."""
+
+    prefix = "escalation"
+    level = forms.ChoiceField(
+        label="Escalate to",
+        choices=[("", "Tier 1 (de-escalate)"), ("tier2", "Tier 2"), ("manager", "Manager")],
+        required=False,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown in the history, and counted in reports.",
+        error_messages={"required": "Say why: the next person reads it in the history."},
+    )
+
+    def __init__(self, *args: Any, current: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The next step up is what people usually want.
+        ladder = ["", "tier2", "manager"]
+        position = ladder.index(current or "")
+        self.fields["level"].initial = ladder[min(position + 1, len(ladder) - 1)]

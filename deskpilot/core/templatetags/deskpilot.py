@@ -32,6 +32,40 @@ def when(value: datetime.datetime | None) -> SafeString | str:
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), full, short)
 
 
+def countdown_text(seconds: int) -> str:
+    """A signed duration in the two largest units: "2 h 05 m", "-15 m", "3 d 4 h"."""
+    sign = "-" if seconds < 0 else ""
+    left = abs(seconds)
+    days, rest = divmod(left, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days} d {hours} h"
+    if hours:
+        return f"{sign}{hours} h {minutes:02d} m"
+    if minutes:
+        return f"{sign}{minutes} m"
+    return f"{sign}<1 m" if left else "0 m"
+
+
+@register.filter
+def countdown(due: datetime.datetime | None) -> SafeString | str:
+    """The calendar time left until an SLA breach (DOMAIN.md: one scale, even for business-hour
+    targets), negative and marked breached once it has passed; refreshed by app.js each minute."""
+    if due is None:
+        return ""
+    seconds = int((due - timezone.now()).total_seconds())
+    state = "breached" if seconds < 0 else ("soon" if seconds < 3600 else "ok")
+    label = "Breached " + countdown_text(seconds)[1:] + " ago" if seconds < 0 else countdown_text(seconds) + " left"
+    return format_html(
+        '<time class="countdown countdown--{}" datetime="{}" title="{}" data-countdown>{}</time>',
+        state,
+        due.isoformat(),
+        label,
+        countdown_text(seconds),
+    )
+
+
 @register.filter
 def ago(value: datetime.datetime | None) -> str:
     if value is None:

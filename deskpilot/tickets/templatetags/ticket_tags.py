@@ -73,16 +73,83 @@ def _set_change(event: TicketEvent, names: Names, what: str) -> SafeString:
     return format_html("{} {}", actor_name(event), format_html_join("; ", "{}", ((p,) for p in parts)) or "changed")
 
 
+_METRIC_WORDS = {
+    "first_reply": "first reply",
+    "next_reply": "next reply",
+    "periodic_update": "periodic update",
+    "pausable_update": "pausable update",
+    "requester_wait": "requester wait",
+    "agent_work": "agent work",
+    "total_resolution": "total resolution",
+    "group_ownership": "group ownership",
+}
+_CAUSE_WORDS = {
+    "trigger": "trigger",
+    "automation": "automation",
+    "macro": "macro",
+    "escalation": "escalation policy",
+}
+
+
+def cause_label(cause: str | None) -> str:
+    """What caused an event, in words: "trigger #12", "escalation policy #3", "routing"."""
+    if not cause:
+        return ""
+    kind, _, number = cause.partition(":")
+    word = _CAUSE_WORDS.get(kind, kind)
+    return f"{word} #{number}" if number else word
+
+
+def _sla_sentence(event: TicketEvent) -> SafeString:
+    new: Any = event.new if isinstance(event.new, dict) else {}
+    field = event.field
+    if field == "sla":
+        metric = _METRIC_WORDS.get(str(new.get("metric")), str(new.get("metric")))
+        minutes = int(new.get("target_minutes") or 0)
+        target = f"{minutes // 60} h {minutes % 60:02d} m" if minutes >= 60 else f"{minutes} m"
+        hours = "business" if new.get("business_hours") else "calendar"
+        if new.get("kind") == "breach":
+            return format_html("SLA breached: {} (target {} in {} hours)", metric, target, hours)
+        return format_html("SLA at risk: {} (target {} in {} hours)", metric, target, hours)
+    if field == "sla_policy":
+        if not new:
+            return format_html("No SLA policy applies any more")
+        return format_html("SLA policy {} applies", new.get("name", ""))
+    if not new.get("policy") and not new.get("calendar"):
+        return format_html("The SLA policy is chosen by its conditions again")
+    return format_html("A rule set the SLA policy or calendar (policy #{}, calendar #{})",
+                       new.get("policy") or "-", new.get("calendar") or "-")  # fmt: skip
+
+
+_LEVEL_WORDS = {None: "tier 1", "tier2": "tier 2", "manager": "manager"}
+
+
 @register.filter
 def describe_event(event: TicketEvent, names: Names) -> SafeString:
-    """One event as a sentence ("Maya Chen changed status from Open to Pending"); everything
-    people wrote is escaped, ticket numbers link to their tickets."""
+    """One event as a sentence ("Maya Chen changed status from Open to Pending"), with what caused
+    it when a rule did; everything people wrote is escaped, ticket numbers link to their tickets."""
+    sentence = _sentence(event, names)
+    cause = cause_label(event.cause) if event.cause != "sla" else ""
+    return format_html('{} <span class="muted">(by {})</span>', sentence, cause) if cause else sentence
+
+
+def _sentence(event: TicketEvent, names: Names) -> SafeString:
     who = actor_name(event)
     field = event.field
     new: Any = event.new
     old: Any = event.old
     if field == "created":
         return format_html("{} created the ticket", who)
+    if field in ("sla", "sla_policy", "sla_pin"):
+        return _sla_sentence(event)
+    if field == "escalation" and isinstance(new, dict):
+        from_level = _LEVEL_WORDS.get(old.get("level") if isinstance(old, dict) else None, "tier 1")
+        to_level = _LEVEL_WORDS.get(new.get("level"), str(new.get("level")))
+        verb = "escalated" if new.get("direction") == "up" else "de-escalated"
+        reason = new.get("reason") or ""
+        if reason:
+            return format_html("{} {} the ticket from {} to {}: “{}”", who, verb, from_level, to_level, reason)
+        return format_html("{} {} the ticket from {} to {}", who, verb, from_level, to_level)
     if field == "message":
         info = new if isinstance(new, dict) else {}
         what = "replied" if info.get("public", True) else "added an internal note"
@@ -145,3 +212,23 @@ def author_role(message: Message) -> str:
     if message.author_customer_id:
         return "Customer"
     return "System"
+
+
+_STATE_WORDS = {
+    "active": "Running",
+    "paused": "Paused",
+    "fulfilled": "Met",
+    "breached-active": "Breached, running",
+    "breached-paused": "Breached, paused",
+    "breached-fulfilled": "Breached",
+}
+
+
+@register.filter
+def sla_metric(metric: str) -> str:
+    return _METRIC_WORDS.get(metric, metric).capitalize()
+
+
+@register.filter
+def sla_state(state: str) -> str:
+    return _STATE_WORDS.get(state, state)

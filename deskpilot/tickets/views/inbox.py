@@ -32,6 +32,8 @@ SORT_CHOICES = [
     ("updated_at", "Least recently updated"),
     ("-created_at", "Created, newest"),
     ("created_at", "Created, oldest"),
+    # Only tickets with a running SLA clock, most overdue first.
+    ("sla_next_breach_at", "Next SLA breach"),
 ]
 
 

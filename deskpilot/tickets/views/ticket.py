@@ -23,9 +23,10 @@ from deskpilot.accounts.access import page_user, staff_required
 from deskpilot.accounts.models import AGENT_ROLES, User
 from deskpilot.core.errors import InvalidInput, NotFound, StaleVersion, TooLarge
 from deskpilot.mail.presentation import attach_mail_info
+from deskpilot.policies import sla
 from deskpilot.tickets import actions, page_queries, permissions, queries
 from deskpilot.tickets.models import LinkKind, Ticket, TicketLink, Via
-from deskpilot.tickets.ticket_forms import INTERNAL, MergeForm, ReplyForm, TicketUpdateForm
+from deskpilot.tickets.ticket_forms import INTERNAL, EscalationForm, MergeForm, ReplyForm, TicketUpdateForm
 
 STALE = "Someone else changed this ticket; here is the latest. Check the fields and save again."
 # How a link reads from the other end ("#12 is a follow-up of this ticket").
@@ -71,6 +72,7 @@ def _render(
     reply_form: ReplyForm | None = None,
     update_form: TicketUpdateForm | None = None,
     merge_form: MergeForm | None = None,
+    escalation_form: EscalationForm | None = None,
     stale: bool = False,
     notice: str = "",
 ) -> HttpResponse:
@@ -100,6 +102,10 @@ def _render(
         reply_form = ReplyForm(user=user, ticket=ticket)
     if is_agent and is_open and merge_form is None:
         merge_form = MergeForm()
+    if is_agent and is_open and escalation_form is None:
+        escalation_form = EscalationForm(current=ticket.escalation)
+    if not is_agent or not is_open:
+        escalation_form = None
     events = queries.ticket_events(user, ticket)
     followers = list(ticket.followers.all())
     ccs = list(ticket.ccs.all())
@@ -134,6 +140,8 @@ def _render(
         "reply_form": reply_form,
         "update_form": update_form,
         "merge_form": merge_form,
+        "escalation_form": escalation_form,
+        "sla": sla.clocks_now(ticket) if user.role in AGENT_ROLES else None,
         "notice": notice,
         "problems": problems,
         "stale": STALE if stale else "",
@@ -242,9 +250,28 @@ def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return _render(request, user, ticket_id, status=422, merge_form=form)
 
 
+@staff_required
+@require_POST
+def ticket_escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user = page_user(request)
+    ticket = permissions.get_visible_ticket(user, ticket_id)
+    permissions.require_agent(user)
+    form = EscalationForm(request.POST, current=ticket.escalation)
+    if form.is_valid():
+        level = form.cleaned_data["level"] or None
+        try:
+            actions.set_escalation(ticket, actor=user, via=Via.WEB, level=level, reason=form.cleaned_data["reason"])
+        except InvalidInput as error:
+            form.add_action_error(error, {"ticket": "level"})
+        else:
+            return _done(request, user, ticket_id, "Escalated." if level else "De-escalated to tier 1.")
+    return _render(request, user, ticket_id, status=422, escalation_form=form)
+
+
 urlpatterns = [
     path("tickets/<int:ticket_id>", ticket, name="ticket"),
     path("tickets/<int:ticket_id>/reply", ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/update", ticket_update, name="ticket_update"),
     path("tickets/<int:ticket_id>/merge", ticket_merge, name="ticket_merge"),
+    path("tickets/<int:ticket_id>/escalate", ticket_escalate, name="ticket_escalate"),
 ]

@@ -42,3 +42,27 @@
     }
   });
 })();
+
+// SLA countdowns ([data-countdown] from the countdown filter) tick down each half minute, in the
+// same words the server renders, so a page left open stays right.
+(function () {
+  function text(seconds) {
+    var sign = seconds < 0 ? "-" : "";
+    var left = Math.abs(seconds);
+    var days = Math.floor(left / 86400), hours = Math.floor((left % 86400) / 3600);
+    var minutes = Math.floor((left % 3600) / 60);
+    if (days) return sign + days + " d " + hours + " h";
+    if (hours) return sign + hours + " h " + (minutes < 10 ? "0" : "") + minutes + " m";
+    if (minutes) return sign + minutes + " m";
+    return left ? sign + "<1 m" : "0 m";
+  }
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var seconds = Math.round((Date.parse(el.getAttribute("datetime")) - Date.now()) / 1000);
+      var state = seconds < 0 ? "breached" : seconds < 3600 ? "soon" : "ok";
+      el.textContent = text(seconds);
+      el.className = "countdown countdown--" + state;
+    });
+  }
+  setInterval(tick, 30000);
+})();
