@@ -4,8 +4,8 @@ A ticket change (``tickets.signals.ticket_changed``, after commit) becomes event
 ``ticket.created``, ``ticket.updated``, ``message.created`` — and each event one
 ``WebhookDelivery`` per active subscription that wants it. The job worker POSTs it
 (``automation.deliver_webhook``); a failure is retried with backoff, and a sweep every minute
-sends what a lost job left queued. Later issues add ``sla.warning``, ``sla.breached`` and
-``ticket.escalated`` to the same pipe.
+sends what a lost job left queued. The SLA clocks' findings become ``sla.warning`` and
+``sla.breached`` (one per target), a move on the escalation ladder ``ticket.escalated``.
 
 Every JSON request is signed: ``X-Deskpilot-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<body>" with the subscription's secret>``. A receiver recomputes it and rejects old
@@ -42,7 +42,9 @@ from deskpilot.tickets.models import Message, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = ("ticket.created", "ticket.updated", "message.created")
+EVENT_TYPES = ("ticket.created", "ticket.updated", "message.created", "sla.warning", "sla.breached", "ticket.escalated")
+# Events that are announced as their own types, not as ticket.updated changes.
+_OWN_TYPES = frozenset({"created", "message", "sla", "sla_policy", "sla_pin", "escalation"})
 TIMEOUT_SECONDS = 10
 # Minutes before the 2nd, 3rd, ... attempt; after the last, the delivery is failed.
 RETRY_MINUTES = (1, 5, 30, 120, 360)
@@ -129,8 +131,11 @@ def events_for_change(ticket_id: int, fields: Sequence[str]) -> list[dict[str, A
     if ticket is None:
         return []
     latest: dict[str, TicketEvent] = {}
+    findings: list[TicketEvent] = []
     for event in TicketEvent.objects.filter(ticket_id=ticket_id, field__in=list(fields)).order_by("-id")[:50]:
         latest.setdefault(event.field, event)
+        if event.field == "sla" and fields.count("sla") > len(findings):
+            findings.append(event)
     base = {"ticket": _ticket_data(ticket)}
     now = timezone.now()
     events = []
@@ -141,12 +146,23 @@ def events_for_change(ticket_id: int, fields: Sequence[str]) -> list[dict[str, A
     if "created" in latest:
         add("ticket.created", {})
     changes = [
-        {"field": e.field, "old": e.old, "new": e.new, "via": e.via, "at": e.created_at}
+        {"field": e.field, "old": e.old, "new": e.new, "via": e.via, "at": e.created_at, "cause": e.cause}
         for name, e in latest.items()
-        if name not in ("created", "message")
+        if name not in _OWN_TYPES
     ]
     if changes and "created" not in latest:
         add("ticket.updated", {"changes": changes})
+    for finding in reversed(findings):
+        new = finding.new if isinstance(finding.new, dict) else {}
+        kind = "sla.breached" if new.get("kind") == "breach" else "sla.warning"
+        add(kind, {"sla": {**new, "at": finding.created_at}})
+    escalation = latest.get("escalation")
+    if escalation is not None and isinstance(escalation.new, dict):
+        add(
+            "ticket.escalated",
+            {"escalation": {**escalation.new, "from": (escalation.old or {}).get("level"), "at": escalation.created_at,
+                            "cause": escalation.cause}},
+        )  # fmt: skip
     message_event = latest.get("message")
     if message_event is not None and message_event.message_id is not None:
         message = Message.objects.filter(pk=message_event.message_id).first()
@@ -232,6 +248,13 @@ def _summary(payload: dict[str, Any]) -> str:
     kind = payload.get("type", "")
     if kind == "ticket.created":
         return f"New ticket {label} ({ticket.get('priority')})"
+    if kind in ("sla.breached", "sla.warning"):
+        finding = payload["data"].get("sla", {})
+        metric = str(finding.get("metric", "")).replace("_", " ")
+        return f"SLA {'breached' if kind == 'sla.breached' else 'at risk'}: {metric} on {label}"
+    if kind == "ticket.escalated":
+        level = payload["data"].get("escalation", {}).get("level") or "tier 1"
+        return f"{label} escalated to {level}"
     if kind == "message.created":
         message = payload["data"].get("message", {})
         return f"{'Reply' if message.get('public') else 'Internal note'} on {label}"
