@@ -2,7 +2,7 @@
 
 Templates (a macro's reply, a notification's or requester email's subject and text) use Jinja2
 syntax (``{{ ticket.requester.first_name }}``) and are rendered by Jinja2's
-``SandboxedEnvironment`` over a whitelisted context of plain dicts, strings and numbers: never a
+``ImmutableSandboxedEnvironment`` over a whitelisted context of plain dicts, strings and numbers: never a
 model instance, so a template cannot walk from the ticket to a password hash or a mailbox's
 credentials, and the sandbox refuses attribute tricks such as ``''.__class__``. Output is
 capped, as are ``range`` and string repetition, so a template cannot exhaust memory.
@@ -17,8 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from jinja2 import TemplateError, Undefined
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from deskpilot.accounts.models import User
 from deskpilot.automation.rules import schema
@@ -30,9 +30,16 @@ OUTPUT_MAX = 20_000
 REPEAT_MAX = 10_000
 
 
-class _Sandbox(SandboxedEnvironment):
-    # ``"x" * 10**9`` or ``10 ** 10**9`` would allocate without end: bounded here.
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's sandbox (no underscore attributes, no unsafe callables, no mutating the context's
+    lists and dicts, bounded ``range``), plus: an unsafe attribute is an error rather than an
+    empty value (the manager learns why), and ``"x" * 10**9`` or ``10 ** 10**9``, which would
+    allocate without end, are refused."""
+
     intercepted_binops = frozenset({"*", "**"})
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
@@ -45,7 +52,7 @@ class _Sandbox(SandboxedEnvironment):
         return super().call_binop(context, operator_name, left, right)
 
 
-_env = _Sandbox(autoescape=False, undefined=Undefined, keep_trailing_newline=True, cache_size=0)
+_env = _Sandbox(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True, cache_size=0)
 
 
 @functools.lru_cache(maxsize=512)
