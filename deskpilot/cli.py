@@ -16,7 +16,7 @@ import getpass
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.core.management.base import BaseCommand, CommandError
@@ -37,11 +37,16 @@ COMMANDS: dict[str, str] = {
     "tokens": "API tokens: tokens create --user EMAIL [--scope read|read_write] [--name N]",
     "demo-data": "load a demo operation: demo-data --tickets N --days D --seed S",
     "search-reindex": "rebuild the full-text search index from tickets and messages (with progress)",
+    "sla-recompute": "recompute every ticket's SLA clocks from its events (with progress; --from-id N)",
     "mail": "email intake: mail ingest < msg.eml | import PATH | smtpd --port N | retry --all | poll",
 }
 
 # Names on the command line that differ from the management command's module name.
-ALIASES: dict[str, str] = {"demo-data": "demo_data", "search-reindex": "search_reindex"}
+ALIASES: dict[str, str] = {
+    "demo-data": "demo_data",
+    "search-reindex": "search_reindex",
+    "sla-recompute": "sla_recompute",
+}
 
 USAGE_ERROR = 2  # the conventional exit status for bad arguments (argparse, BSD sysexits)
 INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
@@ -95,6 +100,17 @@ def invalid_input_error(error: InvalidInput, flags: Mapping[str, str] | None = N
     """Translate an action's InvalidInput into a usage error naming the flag, e.g.
     ``--email: 'nope' is not a valid email address``."""
     return usage_error("; ".join(f"{flag_name(field, flags)}: {problem}" for field, problem in error.errors.items()))
+
+
+def whole_number(name: str, value: Any, *, minimum: int = 1) -> int:
+    """A whole-number command argument, or the usage error that names it."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise usage_error(f"{name}: expected a whole number, got {value!r}") from None
+    if number < minimum:
+        raise usage_error(f"{name}: must be at least {minimum}, got {number}")
+    return number
 
 
 def progress_bar(command: BaseCommand, label: str) -> Progress:

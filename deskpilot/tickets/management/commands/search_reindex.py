@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from deskpilot.cli import progress_bar, usage_error
+from deskpilot.cli import progress_bar, whole_number
 from deskpilot.core import search
 from deskpilot.tickets.models import Message, Ticket
 
@@ -45,8 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--from-id", default="1", help="start at this ticket id, to resume (default 1)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        batch = _positive("--batch", options["batch"])
-        start = _positive("--from-id", options["from_id"])
+        batch = whole_number("--batch", options["batch"])
+        start = whole_number("--from-id", options["from_id"])
         remaining = Ticket.objects.filter(pk__gte=start)
         total = remaining.count()
         done = 0
@@ -63,13 +63,3 @@ class Command(BaseCommand):
                 done += len(rows)
                 progress.update(task, completed=done)
         self.stdout.write(f"Reindexed {done:,} tickets (ids {start} to {last}).")
-
-
-def _positive(name: str, value: Any) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise usage_error(f"{name}: expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise usage_error(f"{name}: must be at least 1, got {number}")
-    return number

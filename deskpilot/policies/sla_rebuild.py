@@ -1,0 +1,215 @@
+"""Recomputing the SLA clocks of many tickets at once (``deskpilot sla-recompute``): after an import,
+on demo data, or to rebuild every ticket's SLA state from its events.
+
+The same pieces as the live path (``policies.sla``: compiled policies, matching, the pure clock,
+``findings`` and ``summarize``) over streamed rows instead of one ticket at a time: the tickets and
+their clock events are each read in one pass in ticket order and merged, calendars are resolved from
+maps loaded once, and the tickets' SLA fields are written in batches. Warnings and breaches not yet
+recorded are written as ``sla`` events at their moment (never before the policy existed in its
+current form), like the live path does, but nothing is escalated or notified: this re-derives
+history, it does not re-live it. Resumable: it walks ticket ids upwards (``from_id``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from deskpilot.policies import clock, sla
+from deskpilot.policies.calendars import schedule_for
+from deskpilot.policies.facts import facts_from_events
+from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
+from deskpilot.tickets.models import Ticket, TicketEvent, Via
+
+CHUNK = 5000
+
+
+@dataclass
+class _Row:
+    """The part of a TicketEvent the clock reads (facts_from_events takes these as events)."""
+
+    field: str
+    new: Any
+    created_at: datetime.datetime
+    actor_customer_id: int | None
+
+
+@dataclass
+class Totals:
+    tickets: int = 0
+    with_policy: int = 0
+    findings: int = 0
+    last_id: int = 0
+
+
+def _calendars() -> Callable[[sla.CompiledPolicy, Ticket, int | None], BusinessCalendar | None]:
+    """calendar_for without a query per ticket: every assignment loaded once."""
+    by_id = {c.pk: c for c in BusinessCalendar.objects.all()}
+    teams = dict(TeamCalendar.objects.values_list("team_id", "calendar_id"))
+    orgs = dict(OrganizationCalendar.objects.values_list("organization_id", "calendar_id"))
+    default = DefaultCalendar.objects.values_list("calendar_id", flat=True).first()
+
+    def find(policy: sla.CompiledPolicy, ticket: Ticket, pinned: int | None) -> BusinessCalendar | None:
+        team = teams.get(ticket.team_id) if ticket.team_id is not None else None
+        org = orgs.get(ticket.organization_id) if ticket.organization_id is not None else None
+        for candidate in (policy.calendar_id, pinned, team, org):
+            if candidate is not None and candidate in by_id:
+                return by_id[candidate]
+        return by_id.get(default) if default is not None else None
+
+    return find
+
+
+def _events(first: int, last: int) -> Iterator[tuple[int, _Row]]:
+    """The clock events of tickets first..last in ticket and time order, read with a raw cursor
+    (the ORM's per-row overhead would dominate)."""
+    fields = ", ".join(["%s"] * len(sla._READ_FIELDS))
+    table = TicketEvent._meta.db_table
+    # Only the table name (from the model) and placeholders are formatted in: no input.
+    sql = (
+        f"SELECT ticket_id, field, new, created_at, actor_customer_id FROM {table} "
+        f"WHERE ticket_id BETWEEN %s AND %s AND field IN ({fields}) ORDER BY ticket_id, created_at, id"
+    )
+    # SQLite returns datetimes as text; its backend's converter makes them aware datetimes.
+    converter = getattr(connection.ops, "convert_datetimefield_value", None) if connection.vendor == "sqlite" else None
+    expression = TicketEvent._meta.get_field("created_at")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last, *sla._READ_FIELDS])
+        for ticket_id, field, new, created_at, actor in cursor:
+            if isinstance(new, str):
+                new = json.loads(new)
+            if converter is not None:
+                created_at = converter(created_at, expression, connection)
+            yield ticket_id, _Row(field, new, created_at, actor)
+
+
+def recompute_all(
+    *,
+    from_id: int = 0,
+    now: datetime.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = CHUNK,
+) -> Totals:
+    """Recompute the SLA state of every ticket with an id above ``from_id``; ``progress`` hears how
+    many tickets each chunk did."""
+    now = now or timezone.now()
+    policies = sla.active_policies()
+    calendar_for = _calendars()
+    needs_tiers = any(p.tiers for p in policies)
+    needs_tags = any(p.tags for p in policies)
+    totals = Totals(last_id=from_id)
+    while True:
+        tickets = list(
+            Ticket.objects.filter(pk__gt=totals.last_id)
+            .order_by("pk")
+            .only(
+                "id", "priority", "team_id", "organization_id", "channel", "type", "requester_id",
+                "sla_policy_id", "sla_next_breach_at", "sla_wake_at",
+            )[:chunk]
+        )  # fmt: skip
+        if not tickets:
+            return totals
+        _chunk(tickets, policies, calendar_for, now, totals, needs_tiers=needs_tiers, needs_tags=needs_tags)
+        totals.last_id = tickets[-1].pk
+        if progress is not None:
+            progress(len(tickets))
+
+
+def _chunk(
+    tickets: list[Ticket],
+    policies: tuple[sla.CompiledPolicy, ...],
+    calendar_for: Callable[[sla.CompiledPolicy, Ticket, int | None], BusinessCalendar | None],
+    now: datetime.datetime,
+    totals: Totals,
+    *,
+    needs_tiers: bool,
+    needs_tags: bool,
+) -> None:
+    rows: dict[int, list[_Row]] = {}
+    for ticket_id, row in _events(tickets[0].pk, tickets[-1].pk):
+        rows.setdefault(ticket_id, []).append(row)
+    tiers: dict[int, str] = {}
+    if needs_tiers:
+        from deskpilot.customers.models import Customer
+
+        customers = Customer.objects.filter(pk__in={t.requester_id for t in tickets}).select_related("organization")
+        tiers = {c.pk: c.effective_tier for c in customers}
+    tags: dict[int, set[str]] = {}
+    if needs_tags:
+        from deskpilot.tickets.models import TicketTag
+
+        pairs = TicketTag.objects.filter(ticket_id__in=[t.pk for t in tickets]).values_list("ticket_id", "tag__name")
+        for ticket_id, name in pairs:
+            tags.setdefault(ticket_id, set()).add(name)
+
+    updates: list[tuple[int | None, datetime.datetime | None, datetime.datetime | None, int]] = []
+    new_events: list[TicketEvent] = []
+    for ticket in tickets:
+        events = rows.get(ticket.pk, [])
+        recorded: set[tuple[str, tuple[Any, ...]]] = set()
+        pin: dict[str, Any] = {}
+        since: datetime.datetime | None = None
+        for row in events:
+            value = row.new if isinstance(row.new, dict) else {}
+            if row.field == "sla":
+                recorded.add(
+                    (
+                        value.get("kind", ""),
+                        sla._key(value.get("metric", ""), value.get("start", ""), value.get("team")),
+                    )
+                )
+            elif row.field in ("sla_pin", "sla_policy"):
+                since = row.created_at
+                if row.field == "sla_pin":
+                    pin = value
+        if pin.get("policy"):
+            policy = sla.policy_by_id(pin["policy"])
+        else:
+            ticket_tags = frozenset(tags.get(ticket.pk, ())) if needs_tags else None
+            tier = tiers.get(ticket.requester_id) if needs_tiers else None
+            policy = next((p for p in policies if p.matches(ticket, tier, ticket_tags)), None)
+        instances: tuple[clock.TargetInstance, ...] = ()
+        end = max(now, events[-1].created_at) if events else now
+        if policy is not None:
+            totals.with_policy += 1
+            facts = facts_from_events(events)  # type: ignore[arg-type]
+            schedule = None
+            if policy.business:
+                calendar = calendar_for(policy, ticket, pin.get("calendar"))
+                schedule = schedule_for(calendar) if calendar is not None else sla.ALWAYS_OPEN
+            if facts and facts[0].kind == "created":
+                instances = tuple(clock.evaluate(facts, policy.clock, schedule, end))
+            found = sla.findings(instances, policy, recorded, max(policy.updated_at, since or policy.updated_at), end)
+            for name, value, at in found:
+                new_events.append(
+                    TicketEvent(ticket_id=ticket.pk, field=name, new=value, via=Via.SYSTEM, cause="sla", created_at=at)
+                )
+                recorded.add((value["kind"], sla._key(value["metric"], value["start"], value["team"])))
+        next_breach, wake = sla.summarize(instances, end, recorded)
+        policy_id = policy.id if policy is not None else None
+        if (ticket.sla_policy_id, ticket.sla_next_breach_at, ticket.sla_wake_at) != (policy_id, next_breach, wake):
+            updates.append((policy_id, next_breach, wake, ticket.pk))
+        totals.tickets += 1
+    totals.findings += len(new_events)
+    with transaction.atomic():
+        if new_events:
+            TicketEvent.objects.bulk_create(new_events, batch_size=1000)
+        if updates:
+            _write(updates)
+
+
+def _write(updates: list[tuple[int | None, datetime.datetime | None, datetime.datetime | None, int]]) -> None:
+    table = Ticket._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [(p, adapt(b), adapt(w), pk) for p, b, w, pk in updates]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET sla_policy_id = %s, sla_next_breach_at = %s, sla_wake_at = %s WHERE id = %s",
+            params,
+        )
