@@ -98,7 +98,7 @@ def _policy_rows(policies: list[SlaPolicy]) -> list[PolicyRow]:
     orgs = dict(Organization.objects.filter(pk__in=org_ids).values_list("pk", "name")) if org_ids else {}
     priorities, channels, types = dict(Priority.choices), dict(Channel.choices), dict(TicketType.choices)
     metric_labels = dict(SlaMetric.choices)
-    order = {p: i for i, p in enumerate(Priority.values)}
+    order = {p: i for i, p in enumerate(reversed(Priority.values))}  # urgent first
     rows = []
     for policy in policies:
         conditions = []
