@@ -13,13 +13,14 @@ deleting a target bumps its policy's ``updated_at``, which the compiled-policy c
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from deskpilot.accounts.models import Team
@@ -50,6 +51,15 @@ PRIORITY_METRICS: tuple[str, ...] = tuple(m for m in SlaMetric.values if m != Sl
 PRIORITIES: tuple[str, ...] = tuple(Priority.values)
 # Up to ~10 years: a bigger number is a typo, and the clock works in seconds.
 MINUTES_MAX = 5_256_000
+
+
+@contextmanager
+def _name_taken(noun: str, name: str | None) -> Iterator[None]:
+    """Two managers saving the same new name at once: the second hears it, not a server error."""
+    try:
+        yield
+    except IntegrityError:
+        raise InvalidInput("name", f"{noun} called {name!r} already exists") from None
 
 
 def enqueue_recompute() -> None:
@@ -369,7 +379,7 @@ def create_sla_policy(
     cleaned = _clean_policy_values({"name": name, **values}, None)
     priority_specs = _clean_targets(targets)
     team_specs = _clean_group_ownership(group_ownership)
-    with transaction.atomic():
+    with _name_taken("an SLA policy", cleaned["name"]), transaction.atomic():
         last = SlaPolicy.objects.aggregate(last=Max("position"))["last"]
         policy = SlaPolicy(**cleaned, position=0 if last is None else last + 1)
         policy.save()
@@ -388,7 +398,7 @@ def update_sla_policy(policy: SlaPolicy, **changes: Any) -> SlaPolicy:
     cleaned = _clean_policy_values(changes, policy.pk)
     priority_specs = _clean_targets(targets) if targets is not None else None
     team_specs = _clean_group_ownership(ownership) if ownership is not None else None
-    with transaction.atomic():
+    with _name_taken("an SLA policy", cleaned.get("name")), transaction.atomic():
         locked = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
         for field, value in cleaned.items():
             setattr(locked, field, value)
@@ -553,13 +563,14 @@ def create_escalation_policy(*, name: str, **values: Any) -> EscalationPolicy:
     cleaned = _clean_escalation({"name": name, **values}, None)
     policy = EscalationPolicy(**{**_ESCALATION_DEFAULTS, **cleaned})
     _check_escalation_whole(policy)
-    policy.save()
+    with _name_taken("an escalation policy", policy.name), transaction.atomic():
+        policy.save()
     return policy
 
 
 def update_escalation_policy(policy: EscalationPolicy, **changes: Any) -> EscalationPolicy:
     cleaned = _clean_escalation(changes, policy.pk)
-    with transaction.atomic():
+    with _name_taken("an escalation policy", cleaned.get("name")), transaction.atomic():
         locked = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
         for field, value in cleaned.items():
             setattr(locked, field, value)

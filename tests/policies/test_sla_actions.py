@@ -316,3 +316,12 @@ def test_deleting_a_calendar_frees_its_policies(calendar: BusinessCalendar) -> N
     sla_actions.delete_calendar(calendar)
     policy.refresh_from_db()
     assert policy.calendar_id is None
+
+
+def test_a_name_taken_meanwhile_is_explained_not_a_server_error() -> None:
+    sla_actions.create_sla_policy(name="Taken")
+    # As if another manager saved "Taken" between the check and the write.
+    with mock.patch.object(sla_actions, "_clean_name", return_value="Taken"):
+        errors = _error(sla_actions.create_sla_policy, name="Other")
+    assert errors == {"name": "an SLA policy called 'Taken' already exists"}
+    assert SlaPolicy.objects.count() == 1
