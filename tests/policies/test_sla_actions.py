@@ -4,6 +4,7 @@ recomputed once the change commits."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 from unittest import mock
 
@@ -325,3 +326,32 @@ def test_a_name_taken_meanwhile_is_explained_not_a_server_error() -> None:
         errors = _error(sla_actions.create_sla_policy, name="Other")
     assert errors == {"name": "an SLA policy called 'Taken' already exists"}
     assert SlaPolicy.objects.count() == 1
+
+
+def test_open_tickets_follow_a_saved_change(django_capture_on_commit_callbacks: Any) -> None:
+    """End to end, with the real job: a changed target moves an open ticket's next breach, and a
+    deleted policy lets the ticket fall to the next one that matches."""
+    calendar_hours = {"minutes": 60, "business_hours": False}
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sla_actions.create_sla_policy(name="First", targets={"normal": {"first_reply": calendar_hours}})
+        second = sla_actions.create_sla_policy(
+            name="Second", targets={"normal": {"first_reply": {"minutes": 600, "business_hours": False}}}
+        )
+    ticket = factories.ticket(priority="normal")
+    ticket.refresh_from_db()
+    assert ticket.sla_policy_id == first.pk
+    assert ticket.sla_next_breach_at is not None
+    due = ticket.sla_next_breach_at
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_actions.update_sla_policy(
+            first, targets={"normal": {"first_reply": {"minutes": 30, "business_hours": False}}}
+        )
+    ticket.refresh_from_db()
+    assert ticket.sla_next_breach_at == due - datetime.timedelta(minutes=30)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_actions.delete_sla_policy(first)
+    ticket.refresh_from_db()
+    assert ticket.sla_policy_id == second.pk
+    assert ticket.sla_next_breach_at == due + datetime.timedelta(minutes=540)
