@@ -9,6 +9,8 @@ to the field.
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +20,14 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from deskpilot.accounts.access import manager_required
 from deskpilot.accounts.models import Team
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Organization
+from deskpilot.policies import holidays as public_holidays
 from deskpilot.policies import sla_actions
 from deskpilot.policies.forms import (
     AssignmentsForm,
@@ -361,8 +365,30 @@ def calendar_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         status = 422
     else:
         form = CalendarForm(calendar=calendar)
-    context = {"form": form, "calendar": calendar, "title": calendar.name if calendar else "New calendar"}
+    context = {
+        "form": form,
+        "calendar": calendar,
+        "title": calendar.name if calendar else "New calendar",
+        "upcoming": _upcoming_closed_days(calendar) if calendar is not None else [],
+    }
     return _render(request, "policies/calendar_edit.html", context, tab="policies:calendar_list", status=status)
+
+
+def _upcoming_closed_days(calendar: BusinessCalendar, count: int = 8) -> list[tuple[datetime.date, str]]:
+    """The next holidays (public and custom) on the calendar's own date, so a manager sees the
+    country and subdivision codes chose the days they meant."""
+    today = timezone.localtime(timezone=zoneinfo.ZoneInfo(calendar.time_zone)).date()
+    custom = dict(calendar.custom_holidays.values_list("date", "name"))
+    try:
+        dates = public_holidays.holiday_dates(
+            calendar.holiday_country,
+            calendar.holiday_subdivision,
+            years=(today.year, today.year + 1),
+            custom=custom,
+        )
+    except public_holidays.UnknownRegion:
+        return []
+    return [(day, custom.get(day, "")) for day in sorted(d for d in dates if d >= today)[:count]]
 
 
 @manager_required

@@ -4,11 +4,13 @@ field; list pages cost the same number of queries however many rows they show.""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 from unittest import mock
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -305,8 +307,15 @@ def test_calendar_pages(manager: Client) -> None:
     ]
     assert list(CustomHoliday.objects.values_list("name", flat=True)) == ["Christmas Eve", ""]
 
-    page = manager.get(reverse("policies:calendar_edit", args=[calendar.pk])).content.decode()
+    with time_machine.travel(datetime.datetime(2026, 12, 20, 12, tzinfo=datetime.UTC), tick=False):
+        later = client_for(factories.user(Role.MANAGER))  # signed in then, so the session is fresh
+        page = later.get(reverse("policies:calendar_edit", args=[calendar.pk])).content.decode()
     assert 'value="09:00-12:00, 13:00-17:30"' in page
+    # The next closed days: the custom ones and Bavaria's public holidays, in date order.
+    upcoming = re.findall(r'<time datetime="(\d{4}-\d\d-\d\d)">', page)
+    assert upcoming[:4] == ["2026-12-24", "2026-12-25", "2026-12-26", "2026-12-31"]
+    assert "2027-01-06" in upcoming  # Epiphany: a holiday in Bavaria, not in all of Germany
+    assert "Christmas Eve" in page
 
     before = calendar.updated_at
     overlapping = {**data, "hours_monday": "09:00-12:00, 11:00-13:00"}
