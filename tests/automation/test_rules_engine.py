@@ -267,3 +267,16 @@ def test_tags_are_read_only_when_a_condition_needs_them():
     assert len(queries) == 1  # priority is normal: the tags are never asked for
     actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"priority": Priority.LOW})
     assert Ticket.objects.get(pk=ticket.pk).priority == Priority.HIGH
+
+
+def test_a_trigger_sets_a_custom_field():
+    from deskpilot.tickets.models import CustomField
+
+    CustomField.objects.create(key="plan", label="Plan", kind="dropdown", choices=["free", "gold"])
+    trigger(
+        [{"field": "priority", "op": "changed_to", "value": "urgent"}],
+        [{"type": "set", "field": "custom_fields.plan", "value": "gold"}],
+    )
+    ticket = factories.ticket()
+    actions.update_ticket(ticket, actor=factories.user(Role.AGENT), via=Via.WEB, changes={"priority": Priority.URGENT})
+    assert ticket.custom_fields == {"plan": "gold"}

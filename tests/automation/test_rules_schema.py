@@ -136,3 +136,18 @@ def test_macros_allow_field_changes_only():
         schema.clean_actions, [{"type": "webhook", "subscription": 1}], allowed=schema.MACRO_ACTION_TYPES
     )
     assert message.startswith("actions[0].type: 'webhook' is not an action (set, assign, add_tags, remove_tags)")
+
+
+def test_set_a_custom_field():
+    from deskpilot.tickets.models import CustomField
+
+    CustomField.objects.create(key="plan", label="Plan", kind="dropdown", choices=["free", "gold"])
+    assert schema.clean_actions([{"type": "set", "field": "custom_fields.plan", "value": "gold"}]) == [
+        {"type": "set", "field": "custom_fields.plan", "value": "gold"}
+    ]
+    assert error_of(schema.clean_actions, [{"type": "set", "field": "custom_fields.plan", "value": "silver"}]) == (
+        "actions[0].value: must be one of: free, gold"
+    )
+    assert error_of(schema.clean_actions, [{"type": "set", "field": "custom_fields.colour", "value": "x"}]) == (
+        "actions[0].field: custom field 'colour' is not a custom field"
+    )

@@ -37,7 +37,11 @@ def field_changes(rule_actions: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for action in rule_actions:
         kind = action["type"]
         if kind == "set":
-            changes[action["field"]] = action["value"]
+            name = action["field"]
+            if name.startswith("custom_fields."):
+                changes.setdefault("custom_fields", {})[name.removeprefix("custom_fields.")] = action["value"]
+            else:
+                changes[name] = action["value"]
         elif kind == "assign":
             if "team" in action:
                 changes["team"] = Team.objects.filter(pk=action["team"]).first() if action["team"] else None

@@ -299,6 +299,19 @@ def _ids(value: Any, path: str, label: str, lookup: Callable[[set[int]], set[int
     return list(dict.fromkeys(ids))
 
 
+def _custom_value(key: str, value: Any, path: str) -> Any:
+    """A custom field's value, checked as the ticket actions will check it (None clears it)."""
+    from deskpilot.tickets.custom_fields import clean_custom_fields
+
+    try:
+        cleaned = clean_custom_fields({key: value}, current={})
+    except InvalidInput as error:
+        problem = next(iter(error.errors.values()))
+        where = "field" if problem == "is not a custom field" else "value"
+        raise RuleError(f"{path}.{where}", f"custom field {key!r} {problem}" if where == "field" else problem) from None
+    return cleaned.get(key)
+
+
 def clean_action(item: Any, path: str, allowed: tuple[str, ...] = ACTION_TYPES) -> dict[str, Any]:
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
@@ -311,7 +324,12 @@ def clean_action(item: Any, path: str, allowed: tuple[str, ...] = ACTION_TYPES) 
         raise RuleError(f"{path}.{sorted(unknown)[0]}", f"is not a key of a {kind} action ({keys})")
     out: dict[str, Any] = {"type": kind}
     if kind == "set":
-        field = _one_of(item.get("field"), SET_FIELDS, f"{path}.field", "a field an action sets")
+        field = item.get("field")
+        if isinstance(field, str) and field.startswith(CUSTOM_PREFIX) and len(field) > len(CUSTOM_PREFIX):
+            out["field"] = field
+            out["value"] = _custom_value(field.removeprefix(CUSTOM_PREFIX), item.get("value"), path)
+            return out
+        field = _one_of(field, [*SET_FIELDS, "custom_fields.<key>"], f"{path}.field", "a field an action sets")
         out["field"] = field
         out["value"] = _one_of(item.get("value"), SET_FIELDS[field], f"{path}.value", _article(field))
     elif kind == "assign":

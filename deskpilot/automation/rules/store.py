@@ -30,6 +30,8 @@ def clean_rule(rule: models.Model) -> None:
     rule.actions = schema.clean_actions(rule.actions)
     if isinstance(rule, Automation):
         rule.status = schema.clean_status(rule.status)
+        if rule.status == "closed":
+            raise schema.RuleError("status", "closed tickets cannot be changed; choose another status")
         if rule.hours < 1:
             raise schema.RuleError("hours", "must be at least 1")
     elif not rule.conditions:
