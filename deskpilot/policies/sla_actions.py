@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from deskpilot.accounts.models import Team
-from deskpilot.core.errors import InvalidInput
+from deskpilot.core.errors import InvalidInput, NotFound
 from deskpilot.customers.models import Organization, Tier
 from deskpilot.policies import actions as calendar_actions
 from deskpilot.policies.models import (
@@ -399,7 +399,9 @@ def update_sla_policy(policy: SlaPolicy, **changes: Any) -> SlaPolicy:
     priority_specs = _clean_targets(targets) if targets is not None else None
     team_specs = _clean_group_ownership(ownership) if ownership is not None else None
     with _name_taken("an SLA policy", cleaned.get("name")), transaction.atomic():
-        locked = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
+        locked = SlaPolicy.objects.select_for_update().filter(pk=policy.pk).first()
+        if locked is None:
+            raise NotFound("the SLA policy was deleted meanwhile")
         for field, value in cleaned.items():
             setattr(locked, field, value)
         locked.save()
@@ -571,7 +573,9 @@ def create_escalation_policy(*, name: str, **values: Any) -> EscalationPolicy:
 def update_escalation_policy(policy: EscalationPolicy, **changes: Any) -> EscalationPolicy:
     cleaned = _clean_escalation(changes, policy.pk)
     with _name_taken("an escalation policy", cleaned.get("name")), transaction.atomic():
-        locked = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+        locked = EscalationPolicy.objects.select_for_update().filter(pk=policy.pk).first()
+        if locked is None:
+            raise NotFound("the escalation policy was deleted meanwhile")
         for field, value in cleaned.items():
             setattr(locked, field, value)
         _check_escalation_whole(locked)

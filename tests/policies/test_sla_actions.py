@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 
-from deskpilot.core.errors import InvalidInput
+from deskpilot.core.errors import InvalidInput, NotFound
 from deskpilot.policies import sla_actions
 from deskpilot.policies.models import (
     BusinessCalendar,
@@ -355,3 +355,14 @@ def test_open_tickets_follow_a_saved_change(django_capture_on_commit_callbacks: 
     ticket.refresh_from_db()
     assert ticket.sla_policy_id == second.pk
     assert ticket.sla_next_breach_at == due + datetime.timedelta(minutes=540)
+
+
+def test_updating_a_policy_deleted_meanwhile_is_not_found() -> None:
+    policy = sla_actions.create_sla_policy(name="Gone")
+    escalation = sla_actions.create_escalation_policy(name="Gone too")
+    SlaPolicy.objects.filter(pk=policy.pk).delete()
+    EscalationPolicy.objects.filter(pk=escalation.pk).delete()
+    with pytest.raises(NotFound):
+        sla_actions.update_sla_policy(policy, name="Back")
+    with pytest.raises(NotFound):
+        sla_actions.update_escalation_policy(escalation, name="Back")
