@@ -84,7 +84,22 @@ def _reference(kind: Kind) -> dict[str, Any]:
     fields.append({"name": "custom_fields.<key>", "ops": schema.CUSTOM_OPS, "values": ()})
     allowed = schema.MACRO_ACTION_TYPES if kind.key == "macro" else schema.ACTION_TYPES
     action_types = [{"type": t, "keys": sorted(schema.ACTION_KEYS[t])} for t in allowed]
-    return {"condition_fields": fields, "action_types": action_types}
+    from deskpilot.accounts.models import AGENT_ROLES, Team, User
+    from deskpilot.automation.models import WebhookSubscription
+    from deskpilot.policies.models import BusinessCalendar, SlaPolicy
+
+    # The ids a rule refers to, beside their names (bounded: a reference, not a directory).
+    ids = {
+        "Teams": Team.objects.order_by("name").values_list("pk", "name")[:100],
+        "Agents": User.objects.filter(role__in=AGENT_ROLES, is_active=True)
+        .order_by("name")
+        .values_list("pk", "name")[:200],
+    }
+    if kind.key != "macro":
+        ids["Webhooks"] = WebhookSubscription.objects.order_by("name").values_list("pk", "name")[:100]
+        ids["SLA policies"] = SlaPolicy.objects.order_by("position", "name").values_list("pk", "name")[:100]
+        ids["Calendars"] = BusinessCalendar.objects.order_by("name").values_list("pk", "name")[:100]
+    return {"condition_fields": fields, "action_types": action_types, "ids": {k: list(v) for k, v in ids.items()}}
 
 
 @manager_required

@@ -176,3 +176,9 @@ def test_collaborators_see_no_macro_picker():
     actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [collaborator]})
     page = client_for(collaborator).get(f"/tickets/{ticket.pk}").content.decode()
     assert "/macro" not in page
+
+
+def test_the_form_lists_the_ids_a_rule_refers_to(manager):
+    team = factories.team(name="Billing desk")
+    body = manager.get("/manage/triggers/new").content.decode()
+    assert f"<dt><code>{team.pk}</code></dt><dd>Billing desk</dd>" in body
