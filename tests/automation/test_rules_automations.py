@@ -201,3 +201,22 @@ def test_an_automation_cannot_act_on_closed_tickets():
 
     with pytest.raises(RuleError, match="^status: closed tickets cannot be changed"):
         automation(status=Status.CLOSED, hours=1, actions=[{"type": "add_tags", "tags": ["x"]}])
+
+
+def test_finding_due_tickets_costs_the_same_for_more_tickets():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    automation(
+        hours=1,
+        conditions=[{"field": "priority", "op": "is", "value": "urgent"}],
+        actions=[{"type": "add_tags", "tags": ["x"]}],
+    )
+    counts = []
+    for size in (2, 12):
+        for _ in range(size):
+            pending_ticket(MONDAY_9)
+        with CaptureQueriesContext(connection) as queries:
+            assert run(MONDAY_9 + 2 * HOUR) == 0
+        counts.append(len(queries))
+    assert counts == [2, 2]  # the automations, one batch of candidates

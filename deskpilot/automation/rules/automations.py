@@ -60,7 +60,9 @@ def candidates(automation: Automation, now: datetime.datetime) -> QuerySet[Ticke
         qs = qs.filter(created_at__lte=cutoff)
         start_field = "created_at"
     else:
-        qs = qs.annotate(since=_period_start()).filter(since__lte=cutoff)
+        # A ticket entered its status after it was created: created_at (indexed) narrows the
+        # scan before the per-ticket lookup of its latest status change.
+        qs = qs.filter(created_at__lte=cutoff).annotate(since=_period_start()).filter(since__lte=cutoff)
         start_field = "since"
     done = AutomationRun.objects.filter(
         automation=automation, ticket_id=OuterRef("pk"), period_start=OuterRef(start_field)
