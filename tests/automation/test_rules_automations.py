@@ -199,7 +199,7 @@ def test_through_a_real_queue_twice_acts_once(backend, tmp_path):
 def test_an_automation_cannot_act_on_closed_tickets():
     from deskpilot.automation.rules.schema import RuleError
 
-    with pytest.raises(RuleError, match="^status: closed tickets cannot be changed"):
+    with pytest.raises(RuleError, match=r"^status: closed tickets cannot be changed"):
         automation(status=Status.CLOSED, hours=1, actions=[{"type": "add_tags", "tags": ["x"]}])
 
 
