@@ -220,3 +220,23 @@ def test_finding_due_tickets_costs_the_same_for_more_tickets():
             assert run(MONDAY_9 + 2 * HOUR) == 0
         counts.append(len(queries))
     assert counts == [2, 2]  # the automations, one batch of candidates
+
+
+def test_a_crash_mid_act_loses_nothing(monkeypatch):
+    """The record and the act commit together: a failure in between leaves the ticket due, and
+    the next run acts."""
+    from deskpilot.automation.rules import actions as rule_actions
+
+    rule = automation(hours=1, actions=[{"type": "add_tags", "tags": ["reminded"]}])
+    ticket = pending_ticket(MONDAY_9)
+    real_apply = rule_actions.apply
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(rule_actions, "apply", crash)
+    assert run(MONDAY_9 + 2 * HOUR) == 0
+    assert not AutomationRun.objects.filter(automation=rule).exists()
+    monkeypatch.setattr(rule_actions, "apply", real_apply)
+    assert run(MONDAY_9 + 3 * HOUR) == 1
+    assert set(ticket.tags.values_list("name", flat=True)) == {"reminded"}
