@@ -58,9 +58,27 @@ def wants_routing(ticket: Ticket, events: Sequence[TicketEvent]) -> bool:
     return any(e.field in _ROUTE_ON for e in events)
 
 
+def frees_room(ticket: Ticket, events: Sequence[TicketEvent]) -> bool:
+    """Whether this change takes open work off an agent (solved, or reassigned): someone at
+    capacity may now take a queued ticket."""
+    if ticket.team_id is None or actions.current_cause() == CAUSE:
+        return False
+    return any(
+        (e.field == "status" and e.old in UNSOLVED and e.new not in UNSOLVED)
+        or (e.field == "assignee" and e.old is not None)
+        for e in events
+    )
+
+
 def on_events_recorded(sender: Any, *, ticket: Ticket, events: Sequence[TicketEvent], **kwargs: Any) -> None:
-    """events_recorded receiver: route the ticket inside the change's transaction."""
+    """events_recorded receiver: route the ticket inside the change's transaction; when the
+    change frees room and the team has a queue, assign the queue once it commits (a job)."""
     if not wants_routing(ticket, events):
+        if frees_room(ticket, events) and _routed_queue_exists(ticket.team_id):  # type: ignore[arg-type]
+            from deskpilot.automation import routing_tasks
+
+            team_ids = [ticket.team_id]
+            transaction.on_commit(lambda: routing_tasks.assign_queued(team_ids))
         return
     # A new ticket carries its Team instance: a manual team costs no query at all.
     cached = ticket._state.fields_cache.get("team")
@@ -112,7 +130,11 @@ def _members(team: Team, *, everyone: bool) -> list[TeamMembership]:
     rows = TeamMembership.objects.filter(team=team, user__is_active=True, user__role__in=AGENT_ROLES)
     if not everyone:
         rows = rows.filter(user__availability=Availability.ONLINE)
-    return list(rows.select_related("user").order_by("user_id"))
+    # Only what routing and the assignment read: no password hashes and dates to parse.
+    fields = ("email", "name", "role", "is_active", "availability", "capacity", "skills", "languages", "language")
+    return list(
+        rows.select_related("user").only("user_id", "last_turn", *(f"user__{f}" for f in fields)).order_by("user_id")
+    )
 
 
 def _loads(team: Team, members: Iterable[User]) -> dict[int, int]:
@@ -173,6 +195,15 @@ def queued(team_id: int) -> list[int]:
         Ticket.objects.filter(team_id=team_id, assignee__isnull=True, status__in=UNSOLVED)
         .order_by(_URGENCY, "id")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+
+
+def _routed_queue_exists(team_id: int) -> bool:
+    """Whether a routed (not manual) team has tickets waiting: one query."""
+    return (
+        Ticket.objects.filter(team_id=team_id, assignee__isnull=True, status__in=UNSOLVED)
+        .exclude(team__routing_mode=RoutingMode.MANUAL)
+        .exists()
     )
 
 

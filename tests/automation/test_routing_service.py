@@ -4,6 +4,7 @@ the team lock, the events it records and what it costs a ticket's creation."""
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -326,3 +327,48 @@ def test_a_manual_team_costs_a_new_ticket_no_query() -> None:
     with only_routing_hooked(), CaptureQueriesContext(connection) as without:
         actions.create_ticket(actor=agent, via=Via.WEB, subject="B", requester=requester, body_text="x")
     assert len(with_team.captured_queries) == len(without.captured_queries)
+
+
+# --- several processes at once -------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creations_take_turns_under_the_team_lock() -> None:
+    """Eight threads (each its own connection, like web processes) create tickets for one
+    round-robin team at once: the team's row lock makes them take turns, so the counts stay
+    within one. PostgreSQL only: SQLite serialises writers whole, which proves nothing here."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter; SQLite serialises writers")
+    import threading
+
+    from django.db import connections
+
+    people = agents(4)
+    team = routed_team(RoutingMode.ROUND_ROBIN, *people)
+    requester = factories.customer()
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def create() -> None:
+        try:
+            start.wait()
+            for n in range(5):
+                actions.create_ticket(
+                    actor=requester, via=Via.API, subject=f"Race {n}", requester=requester, body_text="x",
+                    routed_team=Team.objects.get(pk=team.pk),
+                )  # fmt: skip
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    counts = Counter(Ticket.objects.filter(team=team).values_list("assignee_id", flat=True))
+    assert sum(counts.values()) == 40
+    assert None not in counts
+    assert max(counts.values()) - min(counts.values()) <= 1

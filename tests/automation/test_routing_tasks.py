@@ -17,7 +17,8 @@ from huey.api import Huey, PeriodicTask
 from deskpilot.accounts import actions as account_actions
 from deskpilot.accounts.models import Availability, Role, RoutingMode, Team, User
 from deskpilot.automation import routing_tasks
-from deskpilot.tickets.models import Ticket
+from deskpilot.tickets import actions
+from deskpilot.tickets.models import Status, Ticket, Via
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,45 @@ def test_a_worker_killed_holding_the_job_loses_no_ticket(backend: str, tmp_path:
         assert assignee_of(ticket) == agent.pk
     finally:
         huey.storage.flush_all()
+
+
+def test_solving_a_ticket_gives_the_freed_room_to_the_queue(django_capture_on_commit_callbacks: Any) -> None:
+    agent = factories.user(Role.AGENT)
+    account_actions.set_availability(agent, Availability.ONLINE, actor=agent)
+    account_actions.set_agent_routing(agent, actor=None, capacity=1)
+    team = factories.team(members=[agent])
+    account_actions.set_team_routing(team, actor=None, mode=RoutingMode.ROUND_ROBIN)
+    first, waiting = factories.ticket(routed_team=team), factories.ticket(routed_team=team)
+    assert (first.assignee_id, waiting.assignee_id) == (agent.pk, None)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.update_ticket(first, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    assert assignee_of(waiting) == agent.pk
+
+
+def test_a_solve_with_no_queue_queues_no_job(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = factories.user(Role.AGENT)
+    account_actions.set_availability(agent, Availability.ONLINE, actor=agent)
+    team = factories.team(members=[agent])
+    account_actions.set_team_routing(team, actor=None, mode=RoutingMode.ROUND_ROBIN)
+    ticket = factories.ticket(routed_team=team)
+    jobs: list[object] = []
+    monkeypatch.setattr(routing_tasks, "assign_queued", jobs.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    assert jobs == []
+
+
+def test_a_solve_in_a_manual_team_queues_no_job(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = factories.user(Role.AGENT)
+    team = factories.team(members=[agent])
+    ticket = factories.ticket(team=team, assignee=agent, actor=agent)
+    factories.ticket(routed_team=team)  # waiting for a person to assign it, as manual teams do
+    jobs: list[object] = []
+    monkeypatch.setattr(routing_tasks, "assign_queued", jobs.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    assert jobs == []
