@@ -305,6 +305,12 @@ def business_seconds(schedule: Schedule, start: datetime, end: datetime) -> int:
     # fold, so the second 01:30 of a fall-back night would look earlier than the first 01:45.
     if b < a or (b == a and end.timestamp() < start.timestamp()):
         raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
+    return business_seconds_between(schedule, a, b)
+
+
+def business_seconds_between(schedule: Schedule, a: int, b: int) -> int:
+    """``business_seconds`` on Unix seconds (``a <= b``), for callers that keep instants as
+    integers (the SLA clock): no datetime is made or read."""
     table = schedule._table
     if table is None or a < table.lo or b > table.hi:
         table = schedule._covering(a, b)
@@ -352,10 +358,17 @@ def add_business_seconds(schedule: Schedule, start: datetime, seconds: int) -> d
     if seconds < 0:
         raise ValueError(f"seconds must not be negative, not {seconds}")
     x = _epoch(start, "start")
+    y = add_business_seconds_at(schedule, x, seconds)
+    return start if y == x else datetime.fromtimestamp(y, start.tzinfo)
+
+
+def add_business_seconds_at(schedule: Schedule, x: int, seconds: int) -> int:
+    """``add_business_seconds`` on Unix seconds (``seconds >= 0``), for callers that keep instants
+    as integers (the SLA clock)."""
     if not schedule.has_open_time:
         raise ValueError("the schedule has no open time at all")
     if seconds == 0:
-        return next_open(schedule, start)
+        return _next_open_epoch(schedule, x)
     table = schedule._covering(x, x)
     target = table.open_before(x) + seconds
     lo = table.lo
@@ -371,4 +384,4 @@ def add_business_seconds(schedule: Schedule, start: datetime, seconds: int) -> d
     y = table.ends[j - 1] - (table.cum[j] - target)
     if y > _MAX_TS:
         raise ValueError("the result lies beyond the supported range (years 1900 to 2199)")
-    return datetime.fromtimestamp(y, start.tzinfo)
+    return y

@@ -87,7 +87,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from deskpilot.policies.business_time import Schedule, add_business_seconds, business_seconds
+from deskpilot.policies.business_time import Schedule, add_business_seconds_at, business_seconds_between
 
 __all__ = [
     "METRICS",
@@ -251,7 +251,7 @@ class _Clock:
 
     def _business(self, a: int, b: int) -> int:
         assert self.schedule is not None
-        return business_seconds(self.schedule, _dt(a), _dt(b))
+        return business_seconds_between(self.schedule, a, b)
 
     def _add(self, target: Target, a: int, seconds: int) -> int:
         """The instant ``seconds`` of the target's kind of time after ``a``."""
@@ -259,7 +259,7 @@ class _Clock:
             return a + seconds
         if self.schedule is None:
             raise ValueError(f"the {target.metric} target is in business hours but no schedule was given")
-        return _epoch(add_business_seconds(self.schedule, _dt(a), seconds), "due")
+        return add_business_seconds_at(self.schedule, a, seconds)
 
     def _running(self, run: _Run) -> bool:
         return self.status not in _PAUSED_IN.get(run.metric, frozenset())
@@ -290,16 +290,23 @@ class _Clock:
                 run.pa_cal += b - a
                 run.pa_bus += bus
                 continue
-            if run.target is not None and run.warned_at is None:
-                warn = self.policy.warn_after(run.target)
-                if warn is not None:
-                    when = self._add(run.target, a, max(0, warn - run.elapsed()))
-                    if when < b or (inclusive and when == b):
-                        run.warned_at = when
-            if run.breached_at is None and run.target is not None:
-                due = self._add(run.target, a, run.target.seconds - run.elapsed())
-                if due < b or (inclusive and due == b):
-                    run.breached_at = due
+            target = run.target
+            if target is not None:
+                # The exact instant is only worked out when the step can reach it: the time the
+                # step adds (calendar or business) is at least what is left. A business step may
+                # reach it exactly and still end later (closed hours after it), hence ">=".
+                step = bus if target.business else b - a
+                elapsed = run.elapsed()
+                if run.warned_at is None:
+                    warn = self.policy.warn_after(target)
+                    if warn is not None and step >= warn - elapsed:
+                        when = self._add(target, a, max(0, warn - elapsed))
+                        if when < b or (inclusive and when == b):
+                            run.warned_at = when
+                if run.breached_at is None and step >= target.seconds - elapsed:
+                    due = self._add(target, a, target.seconds - elapsed)
+                    if due < b or (inclusive and due == b):
+                        run.breached_at = due
             run.el_cal += b - a
             run.el_bus += bus
 

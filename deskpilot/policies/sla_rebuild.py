@@ -76,16 +76,18 @@ def _events(first: int, last: int) -> Iterator[tuple[int, _Row]]:
         f"SELECT ticket_id, field, new, created_at, actor_customer_id FROM {table} "
         f"WHERE ticket_id BETWEEN %s AND %s AND field IN ({fields}) ORDER BY ticket_id, created_at, id"
     )
-    # SQLite returns datetimes as text; its backend's converter makes them aware datetimes.
-    converter = getattr(connection.ops, "convert_datetimefield_value", None) if connection.vendor == "sqlite" else None
-    expression = TicketEvent._meta.get_field("created_at")
+    # SQLite returns naive UTC datetimes (or their text, by column type): made aware here directly,
+    # several times faster than the backend's general converter.
+    naive_times = connection.vendor == "sqlite"
     with connection.cursor() as cursor:
         cursor.execute(sql, [first, last, *sla._READ_FIELDS])
         for ticket_id, field, new, created_at, actor in cursor:
             if isinstance(new, str):
                 new = json.loads(new)
-            if converter is not None:
-                created_at = converter(created_at, expression, connection)
+            if naive_times:
+                if isinstance(created_at, str):
+                    created_at = datetime.datetime.fromisoformat(created_at)
+                created_at = created_at.replace(tzinfo=datetime.UTC)
             yield ticket_id, _Row(field, new, created_at, actor)
 
 
