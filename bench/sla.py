@@ -95,7 +95,7 @@ def _inner(args: argparse.Namespace) -> dict[str, Any]:
     runs = []
     for run in range(args.runs):
         began = time.perf_counter()
-        totals = recompute_all(progress=None)
+        totals = recompute_all(progress=None, workers=args.workers)
         seconds = time.perf_counter() - began
         runs.append(
             {"seconds": seconds, "tickets": totals.tickets, "with_policy": totals.with_policy,
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--tickets", type=int, default=DEFAULT_TICKETS)
     parser.add_argument("--runs", type=int, default=2, help="recompute runs (the first records the history)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="recompute processes")
     parser.add_argument("--scans", type=int, default=200, help="timed scans for due tickets")
     parser.add_argument("--sweeps", type=int, default=10, help="sweep runs, one simulated minute apart")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")

@@ -11,7 +11,7 @@ import time_machine
 from django.core.management import call_command
 
 from deskpilot.accounts.models import Role
-from deskpilot.policies import sla
+from deskpilot.policies import sla, sla_rebuild
 from deskpilot.policies.models import BusinessCalendar, BusinessInterval, DefaultCalendar, SlaPolicy, SlaTarget
 from deskpilot.policies.sla_rebuild import recompute_all
 from deskpilot.tickets import actions
@@ -33,7 +33,9 @@ def _findings() -> list[tuple[int, str, str, datetime.datetime]]:
     )
 
 
-def test_the_rebuild_agrees_with_the_live_path() -> None:
+def _scenario() -> tuple[list[Ticket], datetime.datetime]:
+    """Twelve tickets under two policies (business hours, a tag condition, warnings), replied to,
+    paused, solved; swept at the end so the live path has recorded its findings."""
     calendar = BusinessCalendar.objects.create(name="Office", time_zone="America/New_York", holiday_country="US")
     for day in range(5):
         BusinessInterval.objects.create(calendar=calendar, weekday=day, start=datetime.time(8), end=datetime.time(18))
@@ -65,15 +67,47 @@ def test_the_rebuild_agrees_with_the_live_path() -> None:
     end = T0 + datetime.timedelta(days=5)
     with time_machine.travel(end, tick=False):
         sla.sweep()
+    return tickets, end
+
+
+def _forget() -> None:
+    TicketEvent.objects.filter(field="sla").delete()
+    Ticket.objects.update(sla_policy=None, sla_next_breach_at=None, sla_wake_at=None)
+
+
+def test_the_rebuild_agrees_with_the_live_path() -> None:
+    tickets, end = _scenario()
     live_state, live_findings = _state(), _findings()
     assert live_findings  # the scenario breaches something
 
-    # Forget the SLA state and the findings, then rebuild.
-    TicketEvent.objects.filter(field="sla").delete()
-    Ticket.objects.update(sla_policy=None, sla_next_breach_at=None, sla_wake_at=None)
+    _forget()
     with time_machine.travel(end, tick=False):
         totals = recompute_all(chunk=5)
     assert totals.tickets == len(tickets)
+    assert _state() == live_state
+    assert _findings() == live_findings
+
+    # Again: nothing new is recorded, nothing changes.
+    with time_machine.travel(end, tick=False):
+        again = recompute_all(chunk=5)
+    assert again.findings == 0
+    assert _state() == live_state
+    assert _findings() == live_findings
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_share_the_rebuild_and_agree_with_the_live_path() -> None:
+    if not sla_rebuild._can_fork():
+        pytest.skip("worker processes need a database they can open (the SQLite test database is in memory)")
+    tickets, end = _scenario()
+    live_state, live_findings = _state(), _findings()
+    _forget()
+    seen: list[int] = []
+    totals = recompute_all(chunk=2, workers=3, now=end, progress=seen.append)
+    assert totals.tickets == len(tickets)
+    assert sum(seen) == len(tickets)
+    assert len(seen) >= 6  # chunk by chunk, from every worker
+    assert totals.findings == len(live_findings)
     assert _state() == live_state
     assert _findings() == live_findings
 
@@ -91,8 +125,9 @@ def test_the_command_reports_and_resumes() -> None:
     assert Ticket.objects.get(pk=second.pk).sla_policy_id is not None
 
 
-def test_a_bad_from_id_is_a_usage_error() -> None:
+@pytest.mark.parametrize(("option", "value"), [("--from-id", "zero"), ("--workers", "0"), ("--workers", "two")])
+def test_a_bad_argument_is_a_usage_error_naming_it(option: str, value: str) -> None:
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="--from-id"):
-        call_command("sla_recompute", "--from-id", "zero")
+    with pytest.raises(CommandError, match=option):
+        call_command("sla_recompute", option, value)
