@@ -118,6 +118,7 @@ _PAUSED_IN: dict[str, frozenset[str]] = {
     "requester_wait": frozenset({"pending"}),
     "agent_work": frozenset({"pending", "on_hold"}),
 }
+_NEVER_PAUSED: frozenset[str] = frozenset()
 _RESUMING = frozenset({"requester_wait", "agent_work", "total_resolution"})
 _DONE = frozenset({"solved", "closed"})
 
@@ -176,18 +177,42 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class TargetInstance:
+    """One target instance as it stands. Its instants are kept in the clock's own unit, Unix seconds
+    (``*_ts``), which is what the SLA bookkeeping compares and keys on; the aware UTC datetimes
+    (``start``, ``due``, ...) are made only when read, for pages and events."""
+
     metric: str
-    start: datetime
-    due: datetime
+    start_ts: int
+    due_ts: int
     elapsed: int
     paused: int
-    fulfilled_at: datetime | None
-    breached_at: datetime | None
+    fulfilled_ts: int | None
+    breached_ts: int | None
     state: str
     target: Target
     team: int | None = None
-    warning_at: datetime | None = None
+    warning_ts: int | None = None
     warned: bool = False
+
+    @property
+    def start(self) -> datetime:
+        return _dt(self.start_ts)
+
+    @property
+    def due(self) -> datetime:
+        return _dt(self.due_ts)
+
+    @property
+    def fulfilled_at(self) -> datetime | None:
+        return None if self.fulfilled_ts is None else _dt(self.fulfilled_ts)
+
+    @property
+    def breached_at(self) -> datetime | None:
+        return None if self.breached_ts is None else _dt(self.breached_ts)
+
+    @property
+    def warning_at(self) -> datetime | None:
+        return None if self.warning_ts is None else _dt(self.warning_ts)
 
 
 class _Run:
@@ -262,7 +287,7 @@ class _Clock:
         return add_business_seconds_at(self.schedule, a, seconds)
 
     def _running(self, run: _Run) -> bool:
-        return self.status not in _PAUSED_IN.get(run.metric, frozenset())
+        return self.status not in _PAUSED_IN.get(run.metric, _NEVER_PAUSED)
 
     def check(self, t: int) -> None:
         """Record a breach at ``t`` for an open instance whose elapsed time already reached its target
@@ -442,16 +467,16 @@ class _Clock:
             out.append(
                 TargetInstance(
                     metric=run.metric,
-                    start=_dt(run.start),
-                    due=_dt(due),
+                    start_ts=run.start,
+                    due_ts=due,
                     elapsed=elapsed,
                     paused=run.paused(),
-                    fulfilled_at=None if run.fulfilled_at is None else _dt(run.fulfilled_at),
-                    breached_at=None if run.breached_at is None else _dt(run.breached_at),
+                    fulfilled_ts=run.fulfilled_at,
+                    breached_ts=run.breached_at,
                     state=state,
                     target=target,
                     team=run.team,
-                    warning_at=None if warning_at is None else _dt(warning_at),
+                    warning_ts=warning_at,
                     warned=run.warned_at is not None,
                 )
             )

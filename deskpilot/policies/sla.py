@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -210,30 +211,51 @@ class Clocks:
     recorded: tuple[TicketEvent, ...]
 
 
-def _key(metric: str, start: datetime.datetime | str, team: int | None) -> tuple[str, str, int | None]:
-    start_iso = start if isinstance(start, str) else start.astimezone(datetime.UTC).isoformat()
-    return (metric, start_iso, team)
+Key = tuple[str, int | None, int | None]
+
+
+def _key(metric: str, start: int | str, team: int | None) -> Key:
+    """What identifies a target instance among a ticket's recorded findings: its metric, start
+    (Unix seconds; a recorded finding gives it as ISO 8601) and, for group ownership, team."""
+    if isinstance(start, str):
+        try:
+            return (metric, math.floor(datetime.datetime.fromisoformat(start).timestamp()), team)
+        except ValueError:
+            return (metric, None, team)
+    return (metric, start, team)
+
+
+def _utc(ts: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC)
+
+
+def _ts(moment: datetime.datetime) -> int:
+    return math.floor(moment.timestamp())
 
 
 def summarize(
-    instances: Iterable[clock.TargetInstance], now: datetime.datetime, recorded: set[tuple[str, tuple[Any, ...]]]
+    instances: Iterable[clock.TargetInstance], now: datetime.datetime, recorded: set[tuple[str, Key]]
 ) -> tuple[datetime.datetime | None, datetime.datetime | None]:
     """(next breach, wake-up): the earliest due of a running target (a breached one's breach), and
     the earliest future instant a warning or breach not yet recorded comes due."""
-    next_breach: datetime.datetime | None = None
-    wake: datetime.datetime | None = None
+    now_ts = _ts(now)
+    next_breach: int | None = None
+    wake: int | None = None
     for inst in instances:
         if inst.state == "active":
-            candidates = [inst.due]
-            next_breach = inst.due if next_breach is None else min(next_breach, inst.due)
-            key = _key(inst.metric, inst.start, inst.team)
-            if inst.warning_at is not None and ("warning", key) not in recorded and inst.warning_at > now:
-                candidates.append(inst.warning_at)
-            soonest = min(candidates)
+            soonest = inst.due_ts
+            next_breach = soonest if next_breach is None else min(next_breach, soonest)
+            warning = inst.warning_ts
+            if (
+                warning is not None
+                and now_ts < warning < soonest
+                and ("warning", _key(inst.metric, inst.start_ts, inst.team)) not in recorded
+            ):
+                soonest = warning
             wake = soonest if wake is None else min(wake, soonest)
-        elif inst.state == "breached-active" and inst.breached_at is not None:
-            next_breach = inst.breached_at if next_breach is None else min(next_breach, inst.breached_at)
-    return next_breach, wake
+        elif inst.state == "breached-active" and inst.breached_ts is not None:
+            next_breach = inst.breached_ts if next_breach is None else min(next_breach, inst.breached_ts)
+    return (None if next_breach is None else _utc(next_breach)), (None if wake is None else _utc(wake))
 
 
 def _finding(
@@ -246,9 +268,9 @@ def _finding(
         {
             "kind": kind,
             "metric": inst.metric,
-            "start": _key(inst.metric, inst.start, inst.team)[1],
-            "moment": moment.astimezone(datetime.UTC).isoformat(),
-            "due": inst.due.astimezone(datetime.UTC).isoformat() if kind == "warning" else None,
+            "start": inst.start.isoformat(),
+            "moment": moment.isoformat(),
+            "due": inst.due.isoformat() if kind == "warning" else None,
             "target_minutes": inst.target.seconds // 60,
             "business_hours": inst.target.business,
             "policy": policy.id,
@@ -261,7 +283,7 @@ def _finding(
 def findings(
     instances: Sequence[clock.TargetInstance],
     policy: CompiledPolicy,
-    recorded: set[tuple[str, tuple[Any, ...]]],
+    recorded: set[tuple[str, Key]],
     since: datetime.datetime,
     now: datetime.datetime,
 ) -> list[tuple[str, dict[str, Any], datetime.datetime]]:
@@ -269,19 +291,19 @@ def findings(
     (never before ``since``, when the policy came to apply in its current form). A warning is left
     out when its breach is recorded at the same instant: the breach says it all."""
     out = []
+    now_ts = _ts(now)
     for inst in instances:
-        key = _key(inst.metric, inst.start, inst.team)
+        breached, warning = inst.breached_ts, inst.warning_ts
+        breached = breached if breached is not None and breached <= now_ts else None
+        warning = warning if inst.warned and warning is not None and warning <= now_ts else None
+        if breached is None and warning is None:
+            continue  # nothing has happened to this one: no key to look up
+        key = _key(inst.metric, inst.start_ts, inst.team)
         breach_at = None
-        if inst.breached_at is not None and inst.breached_at <= now and ("breach", key) not in recorded:
-            breach_at = max(inst.breached_at, since)
-        if (
-            inst.warned
-            and inst.warning_at is not None
-            and inst.warning_at <= now
-            and ("warning", key) not in recorded
-            and ("breach", key) not in recorded
-        ):
-            warn_at = max(inst.warning_at, since)
+        if breached is not None and ("breach", key) not in recorded:
+            breach_at = max(_utc(breached), since)
+        if warning is not None and ("warning", key) not in recorded and ("breach", key) not in recorded:
+            warn_at = max(_utc(warning), since)
             if breach_at is None or warn_at < breach_at:
                 out.append(_finding("warning", inst, policy, warn_at))
         if breach_at is not None:
@@ -296,7 +318,7 @@ class _Evaluation:
     calendar: BusinessCalendar | None
     instances: tuple[clock.TargetInstance, ...]
     entries: list[tuple[str, Any, datetime.datetime]]
-    recorded: set[tuple[str, tuple[Any, ...]]]
+    recorded: set[tuple[str, Key]]
     now: datetime.datetime
 
 
@@ -310,7 +332,7 @@ def _evaluate(ticket: Ticket, now: datetime.datetime | None) -> _Evaluation:
     now = now or timezone.now()
     if rows and rows[-1].created_at > now:
         now = rows[-1].created_at  # a change recorded with a later ``at`` (imports, tests)
-    recorded: set[tuple[str, tuple[Any, ...]]] = set()
+    recorded: set[tuple[str, Key]] = set()
     pin: dict[str, Any] = {}
     policy_since: datetime.datetime | None = None
     for row in rows:
