@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("deskpilot.portal.urls")),
     path("", include("deskpilot.mail.urls")),
     path("", include("deskpilot.mail.urls_inbound")),
+    path("", include("deskpilot.core.urls")),
     path("manage/", include("deskpilot.policies.urls")),
     path("manage/", include("deskpilot.automation.urls")),
     path("", include("deskpilot.automation.routing_urls")),

@@ -206,14 +206,14 @@ def test_the_policy_list_costs_the_same_queries_for_2_or_12_policies(
     manager: Client, django_assert_max_num_queries: Any
 ) -> None:
     # Session, user, policies (calendar and escalation joined), targets (teams joined), the
-    # conditions' team and organization names.
+    # conditions' team and organization names, the header's unread notifications.
     _many_policies(2)
     manager.get(reverse("policies:sla_list"))  # warm the session
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = manager.get(reverse("policies:sla_list"))
     assert response.content.decode().count('<tr id="policy-') == 2
     _many_policies(10)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = manager.get(reverse("policies:sla_list"))
     assert response.content.decode().count('<tr id="policy-') == 12
 
@@ -234,18 +234,19 @@ def test_the_calendar_and_escalation_lists_cost_the_same_queries_at_any_size(
 
     add(2)
     manager.get(reverse("policies:calendar_list"))
-    # Session, user, default calendar, policies per calendar, calendars (counts annotated), intervals.
-    with django_assert_max_num_queries(6):
+    # Session, user, default calendar, policies per calendar, calendars (counts annotated), intervals,
+    # the header's unread notifications.
+    with django_assert_max_num_queries(7):
         assert manager.get(reverse("policies:calendar_list")).status_code == 200
-    # Session, user, escalation policies (team joined, use counted).
-    with django_assert_max_num_queries(3):
+    # Session, user, escalation policies (team joined, use counted), unread notifications.
+    with django_assert_max_num_queries(4):
         assert manager.get(reverse("policies:escalation_list")).status_code == 200
     add(8)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         body = manager.get(reverse("policies:calendar_list")).content.decode()
     assert body.count('<tr id="calendar-') == 10
     assert "Mon 09:00-17:00" in body
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         body = manager.get(reverse("policies:escalation_list")).content.decode()
     assert body.count('<tr id="escalation-') == 10
 

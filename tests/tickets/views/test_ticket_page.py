@@ -287,8 +287,8 @@ def test_query_count_does_not_grow_with_the_conversation(django_assert_num_queri
     client = client_for(agent)
     # session, user, ticket, CCs, tags, e-mail addresses, followers, messages, attachments, links,
     # events, custom fields, teams, agents, team members, other tickets, inbound and outbound mail,
-    # the SLA clock's events and the SLA policies' stamp
-    with django_assert_num_queries(20):
+    # the SLA clock's events and the SLA policies' stamp, the header's unread notifications
+    with django_assert_num_queries(21):
         response = client.get(f"/tickets/{ticket.pk}")
     assert response.status_code == 200
     assert response.content.decode().count('<li id="message-') == messages
@@ -314,7 +314,7 @@ def test_a_collaborators_page_costs_fewer_queries(django_assert_num_queries) -> 
     actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"followers": [collaborator]})
     client = client_for(collaborator)
     # No side-panel choices (teams, agents, memberships): read-only.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         assert client.get(f"/tickets/{ticket.pk}").status_code == 200
 
 
