@@ -46,6 +46,7 @@ ALIASES: dict[str, str] = {
     "demo-data": "demo_data",
     "search-reindex": "search_reindex",
     "sla-recompute": "sla_recompute",
+    "metrics-rebuild": "metrics_rebuild",
 }
 
 USAGE_ERROR = 2  # the conventional exit status for bad arguments (argparse, BSD sysexits)

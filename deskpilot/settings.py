@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "deskpilot.mail",
     "deskpilot.policies",
     "deskpilot.automation",
+    "deskpilot.analytics",
 ]
 
 MIDDLEWARE = [

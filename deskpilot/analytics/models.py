@@ -1,0 +1,98 @@
+"""The per-ticket metrics record reports read (DOMAIN.md, "Ticket metrics").
+
+One row per ticket, kept current inside every change's transaction (``analytics.ticket_metrics``)
+and rebuilt from events by ``deskpilot metrics-rebuild`` (``analytics.rebuild``). What each value
+means is decided in ``analytics.metrics``. Dimensions (status, team, assignee...) are copies of the
+ticket's current fields, so a report filters and groups on this table alone.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from deskpilot.tickets.models import Channel, Priority, Status, Ticket, TicketType
+
+
+def _seconds(help_text: str) -> models.PositiveIntegerField[int | None, int | None]:
+    return models.PositiveIntegerField(null=True, blank=True, help_text=help_text)
+
+
+class TicketMetrics(models.Model):
+    ticket = models.OneToOneField(Ticket, primary_key=True, on_delete=models.CASCADE, related_name="metrics")
+
+    # Dimensions: the ticket as it is now. Team and assignee are indexed with created_at (below).
+    created_at = models.DateTimeField()
+    first_solved_at = models.DateTimeField(null=True, blank=True)
+    # The latest solve while the ticket is solved or closed; None while it is unsolved.
+    solved_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    type = models.CharField(max_length=10, choices=TicketType.choices)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    organization = models.ForeignKey(
+        "customers.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sla_policy = models.ForeignKey(
+        "policies.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The ticket this one was merged into (it is then closed); reports usually leave these out.
+    merged_into = models.PositiveIntegerField(null=True, blank=True)
+
+    # Times in whole seconds, calendar and business; None until both ends exist.
+    first_reply_time = _seconds("created (or the customer's first message) -> first public agent reply")
+    first_reply_time_business = _seconds("first_reply_time in business seconds")
+    first_resolution_time = _seconds("created -> first solved")
+    first_resolution_time_business = _seconds("first_resolution_time in business seconds")
+    full_resolution_time = _seconds("created -> latest solve, while solved")
+    full_resolution_time_business = _seconds("full_resolution_time in business seconds")
+    requester_wait_time = _seconds("time in new, open and on_hold, once solved")
+    requester_wait_time_business = _seconds("requester_wait_time in business seconds")
+    agent_wait_time = _seconds("time in pending, once solved")
+    agent_wait_time_business = _seconds("agent_wait_time in business seconds")
+    on_hold_time = _seconds("time in on_hold, once solved")
+    on_hold_time_business = _seconds("on_hold_time in business seconds")
+
+    replies = models.PositiveIntegerField(default=0)
+    customer_messages = models.PositiveIntegerField(default=0)
+    reopens = models.PositiveIntegerField(default=0)
+    assignee_stations = models.PositiveIntegerField(default=0)
+    group_stations = models.PositiveIntegerField(default=0)
+    escalations = models.PositiveIntegerField(default=0)
+    # None while unsolved.
+    one_touch = models.BooleanField(null=True, blank=True)
+    first_contact_resolution = models.BooleanField(null=True, blank=True)
+
+    # SLA outcome: per metric {"met": n, "breached": n, "running": n} of the policy's target
+    # instances (only metrics the policy measures), and the totals, so "% SLA met" per target and
+    # overall both come from this table (daily rollups add the JSON up per day).
+    sla_outcomes = models.JSONField(default=dict, blank=True)
+    sla_met = models.PositiveIntegerField(default=0)
+    sla_breached = models.PositiveIntegerField(default=0)
+
+    # CSAT normalised to good (True) or bad (False), whatever the survey's scale (DOMAIN.md,
+    # "Customer feedback scores"); None until a rating exists. Written by the feedback app (surveys
+    # come in a later issue); the metrics computed from events never touch it.
+    csat_good = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "ticket metrics"
+        verbose_name_plural = "ticket metrics"
+        # Reports take a date range (created or solved) and filter or group by one dimension.
+        indexes = [
+            models.Index(fields=["created_at"], name="metrics_created_at"),
+            models.Index(fields=["solved_at"], name="metrics_solved_at", condition=models.Q(solved_at__isnull=False)),
+            models.Index(fields=["team", "created_at"], name="metrics_team_created"),
+            models.Index(fields=["assignee", "created_at"], name="metrics_assignee_created"),
+            models.Index(fields=["channel", "created_at"], name="metrics_channel_created"),
+            models.Index(fields=["priority", "created_at"], name="metrics_priority_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics of ticket {self.ticket_id}"

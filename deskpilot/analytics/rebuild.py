@@ -1,0 +1,197 @@
+"""Rebuilding every ticket's metrics record from its events (``deskpilot metrics-rebuild``): after an
+import, on demo data (written without the live path), or when a definition changed.
+
+The same pieces as the live path (``analytics.ticket_metrics``): ``metrics.compute`` per ticket
+and the one upsert statement (``write_rows``), over streamed rows instead of one ticket at a time.
+Tickets and their events are read chunk by chunk in ticket order with a raw cursor, policies and
+calendars are resolved from maps loaded once (``policies.sla_rebuild._calendars``, the bulk
+``calendar_for``), and each chunk is written in one transaction. Resumable (``from_id``), and
+shared between forked worker processes (``workers``), like the SLA rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import multiprocessing
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, connections, transaction
+from django.db.models import Max, Min
+
+from deskpilot.analytics.metrics import METRIC_FIELDS, compute, latest_pin
+from deskpilot.analytics.ticket_metrics import NO_POLICY, row, schedule_of, write_rows
+from deskpilot.policies import sla
+from deskpilot.policies.sla_rebuild import _calendars, _can_fork
+from deskpilot.tickets.models import Ticket, TicketEvent
+
+CHUNK = 5000
+
+
+@dataclass(slots=True)
+class _Row:
+    """The part of a TicketEvent the metrics read."""
+
+    field: str
+    new: Any
+    created_at: datetime.datetime
+    actor_customer_id: int | None
+
+
+@dataclass
+class Totals:
+    tickets: int = 0
+    last_id: int = 0
+
+
+def _events(first: int, last: int) -> Iterator[tuple[int, _Row]]:
+    """The metric events of tickets first..last in ticket and time order. As in the SLA rebuild, a
+    message's JSON is reduced by the database to the two facts read (public, author role), a
+    breach finding to nothing (only its time counts), and repeated scalar values (statuses, ids)
+    are decoded once."""
+    fields = ", ".join(["%s"] * len(METRIC_FIELDS))
+    table = TicketEvent._meta.db_table
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
+        columns = (
+            "CASE WHEN field IN ('message', 'sla') THEN NULL ELSE new END, json_extract(new, '$.public'), "
+            "json_extract(new, '$.author_role'), created_at || ''"
+        )
+    else:
+        columns = (
+            "CASE WHEN field IN ('message', 'sla') THEN NULL ELSE new END, (new ->> 'public') = 'true', "
+            "new ->> 'author_role', created_at"
+        )
+    # Only the table name (from the model), fixed expressions and placeholders are formatted in.
+    sql = (
+        f"SELECT ticket_id, field, {columns}, actor_customer_id FROM {table} "
+        f"WHERE ticket_id BETWEEN %s AND %s AND field IN ({fields}) ORDER BY ticket_id, created_at, id"
+    )
+    scalars: dict[str, Any] = {}
+    fromisoformat = datetime.datetime.fromisoformat
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last, *METRIC_FIELDS])
+        for ticket_id, field, new, public, role, created_at, actor in cursor.cursor:
+            if field == "message":
+                new = {"public": bool(public), "author_role": role}
+            elif isinstance(new, str):
+                if new[0] == "{":
+                    new = json.loads(new)
+                else:
+                    text = new
+                    new = scalars.get(text, scalars)
+                    if new is scalars:
+                        new = scalars[text] = json.loads(text)
+            if sqlite:
+                created_at = fromisoformat(created_at + "+00:00")
+            yield ticket_id, _Row(field, new, created_at, actor)
+
+
+def rebuild_all(
+    *,
+    from_id: int = 0,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = CHUNK,
+    workers: int = 1,
+) -> Totals:
+    """Recompute the metrics record of every ticket with an id above ``from_id``; ``progress``
+    hears how many tickets each chunk did. With ``workers`` above 1 (and a database other processes
+    can open) the id range is split between that many forked processes."""
+    if workers > 1 and _can_fork():
+        return _parallel(from_id, progress, chunk, workers)
+    return rebuild_range(from_id, None, progress, chunk)
+
+
+def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] | None, chunk: int) -> Totals:
+    """Tickets with ids in (after, last] (no upper bound when ``last`` is None), chunk by chunk."""
+    calendar_for = _calendars()
+    sla.active_policies()
+    policies: dict[int, sla.CompiledPolicy | None] = {}
+    totals = Totals(last_id=after)
+    while True:
+        query = Ticket.objects.filter(pk__gt=totals.last_id)
+        if last is not None:
+            query = query.filter(pk__lte=last)
+        tickets = list(
+            query.order_by("pk").only(
+                "id", "created_at", "status", "channel", "priority", "type", "team_id", "assignee_id",
+                "organization_id", "sla_policy_id",
+            )[:chunk]
+        )  # fmt: skip
+        if not tickets:
+            return totals
+        events: dict[int, list[_Row]] = {}
+        for ticket_id, event in _events(tickets[0].pk, tickets[-1].pk):
+            events.setdefault(ticket_id, []).append(event)
+        rows = []
+        for ticket in tickets:
+            history = events.get(ticket.pk, [])
+            policy_id = ticket.sla_policy_id
+            if policy_id is not None and policy_id not in policies:
+                policies[policy_id] = sla.policy_by_id(policy_id)
+            policy = policies.get(policy_id) if policy_id is not None else None
+            calendar = calendar_for(policy or NO_POLICY, ticket, latest_pin(history).get("calendar"))
+            figures = compute(history, schedule_of(calendar), policy.clock if policy is not None else None)
+            rows.append(row(ticket, policy_id, figures))
+        with transaction.atomic():
+            write_rows(rows)
+        totals.tickets += len(tickets)
+        totals.last_id = tickets[-1].pk
+        if progress is not None:
+            progress(len(tickets))
+
+
+# --- worker processes --------------------------------------------------------------------------
+# The shape of ``policies.sla_rebuild._parallel``, which is bound to the SLA's own range function.
+
+
+def _parallel(from_id: int, progress: Callable[[int], None] | None, chunk: int, workers: int) -> Totals:
+    """The ids above ``from_id`` split into ``workers`` equal spans, each rebuilt by a forked
+    process with its own connection; the parent relays their progress and adds up their totals.
+    A worker that fails stops the run with its error; what was written stays, and running again is
+    safe (every row is replaced)."""
+    bounds = Ticket.objects.filter(pk__gt=from_id).aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return Totals(last_id=from_id)
+    lo, hi = bounds["lo"], bounds["hi"]
+    span = -(-(hi - lo + 1) // workers)
+    ranges = [(lo - 1 + i * span, min(hi, lo - 1 + (i + 1) * span)) for i in range(workers) if lo + i * span <= hi]
+    context = multiprocessing.get_context("fork")
+    messages: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
+    # Children must not share the parent's open connections: each opens its own.
+    connections.close_all()
+    processes = [context.Process(target=_worker, args=(a, b, chunk, messages), daemon=True) for a, b in ranges]
+    for process in processes:
+        process.start()
+    totals = Totals(last_id=hi)
+    remaining = len(processes)
+    try:
+        while remaining:
+            kind, value = messages.get()
+            if kind == "progress":
+                if progress is not None:
+                    progress(value)
+            elif kind == "done":
+                remaining -= 1
+                totals.tickets += value.tickets
+            else:
+                raise RuntimeError(f"a metrics rebuild worker failed:\n{value}")
+    finally:
+        for process in processes:
+            if process.is_alive() and remaining:
+                process.terminate()
+            process.join()
+    return totals
+
+
+def _worker(after: int, last: int, chunk: int, messages: Any) -> None:
+    try:
+        totals = rebuild_range(after, last, lambda n: messages.put(("progress", n)), chunk)
+        messages.put(("done", totals))
+    except BaseException:
+        messages.put(("error", traceback.format_exc()))
+    finally:
+        connections.close_all()

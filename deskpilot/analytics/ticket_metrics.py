@@ -1,0 +1,201 @@
+"""Keeping each ticket's metrics record current, inside the transaction of every change.
+
+``on_events_recorded`` (connected to ``tickets.signals.events_recorded`` after the SLA clock and
+the automation, so it sees their effects) recomputes the ticket's row from all its events with
+``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
+has a policy; the calendar; the upsert), whatever the change. The calendar is the one the SLA
+clock would use (``policies.sla.calendar_for``: the policy's, the pinned one, the team's, the
+organization's, the default), or around the clock without any.
+
+Rows are written by one upsert statement shared with the rebuild (``write_rows``), so both paths
+store exactly the same values.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+from deskpilot.analytics.metrics import METRIC_FIELDS, TIME_METRICS, Figures, compute, latest_pin
+from deskpilot.analytics.models import TicketMetrics
+from deskpilot.policies import clock, sla
+from deskpilot.policies.business_time import Schedule
+from deskpilot.policies.calendars import schedule_for
+from deskpilot.policies.models import BusinessCalendar
+from deskpilot.tickets.models import Ticket, TicketEvent
+
+# ``calendar_for`` ranks a policy's own calendar first; a ticket without a policy has none, and
+# this stand-in says so, leaving the pinned, team, organization and default calendars.
+NO_POLICY = sla.CompiledPolicy(
+    id=0,
+    name="",
+    priorities=frozenset(),
+    teams=frozenset(),
+    organizations=frozenset(),
+    tiers=frozenset(),
+    channels=frozenset(),
+    types=frozenset(),
+    tags=frozenset(),
+    clock=clock.Policy(),
+    calendar_id=None,
+    escalation_id=None,
+    updated_at=datetime.datetime.min.replace(tzinfo=datetime.UTC),
+    business=False,
+)
+
+DIMENSIONS = (
+    "ticket_id",
+    "created_at",
+    "status",
+    "channel",
+    "priority",
+    "type",
+    "team_id",
+    "assignee_id",
+    "organization_id",
+    "sla_policy_id",
+)
+FIGURES = (
+    *(f"{name}{unit}" for name in TIME_METRICS for unit in ("", "_business")),
+    "first_solved_at",
+    "solved_at",
+    "merged_into",
+    "replies",
+    "customer_messages",
+    "reopens",
+    "assignee_stations",
+    "group_stations",
+    "escalations",
+    "one_touch",
+    "first_contact_resolution",
+    "sla_outcomes",
+    "sla_met",
+    "sla_breached",
+)
+# Every column the metrics own; csat_good belongs to the feedback app and is never overwritten.
+COLUMNS = DIMENSIONS + FIGURES
+
+
+def schedule_of(calendar: BusinessCalendar | None) -> Schedule:
+    return schedule_for(calendar) if calendar is not None else sla.ALWAYS_OPEN
+
+
+def row(ticket: Ticket, policy_id: int | None, figures: Figures) -> tuple[Any, ...]:
+    """The values of ``COLUMNS`` for one ticket, as the database takes them."""
+    adapt = connection.ops.adapt_datetimefield_value
+    times: list[int | None] = []
+    for name in TIME_METRICS:
+        value = getattr(figures, name)
+        times += (None, None) if value is None else (value.calendar, value.business)
+    outcomes = {m: {"met": o.met, "breached": o.breached, "running": o.running} for m, o in sorted(figures.sla.items())}
+    return (
+        ticket.pk,
+        adapt(ticket.created_at),
+        ticket.status,
+        ticket.channel,
+        ticket.priority,
+        ticket.type,
+        ticket.team_id,
+        ticket.assignee_id,
+        ticket.organization_id,
+        policy_id,
+        *times,
+        adapt(figures.first_solved_at),
+        adapt(figures.solved_at),
+        figures.merged_into,
+        figures.replies,
+        figures.customer_messages,
+        figures.reopens,
+        figures.assignee_stations,
+        figures.group_stations,
+        figures.escalations,
+        figures.one_touch,
+        figures.first_contact_resolution,
+        json.dumps(outcomes),
+        figures.sla_met,
+        figures.sla_breached,
+    )
+
+
+def _upsert_sql() -> str:
+    table = connection.ops.quote_name(TicketMetrics._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+    marks = ["%s"] * len(COLUMNS)
+    if connection.vendor == "postgresql":
+        marks[COLUMNS.index("sla_outcomes")] = "CAST(%s AS jsonb)"
+    updates = ", ".join(
+        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in COLUMNS[1:]
+    )
+    # csat_good is left out of the column list: a new row gets NULL, an existing one keeps it.
+    return f"INSERT INTO {table} ({names}) VALUES ({', '.join(marks)}) ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
+
+
+def write_rows(rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert or replace these rows (``row``'s tuples) in one statement per row, one round trip."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(_upsert_sql(), rows[0])
+        else:
+            cursor.executemany(_upsert_sql(), rows)
+
+
+def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
+    """Recompute and store the ticket's metrics record (call inside the change's transaction),
+    SLA outcomes under ``policy_id`` (the ticket's SLA policy, as it stands at the end of the
+    change)."""
+    events = list(
+        TicketEvent.objects.filter(ticket_id=ticket.pk, field__in=METRIC_FIELDS)
+        .only("id", "field", "new", "created_at", "actor_customer_id")
+        .order_by("created_at", "id")
+    )
+    policy = sla.policy_by_id(policy_id) if policy_id is not None else None
+    pin = latest_pin(events)
+    calendar = sla.calendar_for(policy or NO_POLICY, ticket, pin.get("calendar"))
+    figures = compute(events, schedule_of(calendar), policy.clock if policy is not None else None)
+    write_rows([row(ticket, policy_id, figures)])
+    _remember(ticket, events)
+    return figures
+
+
+# --- the receiver ------------------------------------------------------------------------------
+
+# Ticket fields copied as dimensions that the metrics themselves do not read.
+_DIMENSION_FIELDS = frozenset({"channel", "type", "organization"})
+
+_SEEN = "_analytics_metrics_seen"
+
+
+def _remember(ticket: Ticket, events: Sequence[TicketEvent]) -> None:
+    """Note on the ticket instance which events its stored row was computed from."""
+    ticket.__dict__[_SEEN] = frozenset((e.pk, e.field) for e in events)
+
+
+def _already_counted(ticket: Ticket, events: Sequence[TicketEvent]) -> bool:
+    """Whether the row already reflects these events. The SLA clock and the automation record
+    their own events from inside another change's dispatch, so this receiver runs for those first
+    (having read the outer change's events too, they are in the same transaction) and then again
+    for the outer change, with nothing new to count: the second run is skipped. Events are matched
+    by id and field, on the very instance the actions pass around (a fresh one per change)."""
+    seen = ticket.__dict__.get(_SEEN)
+    return seen is not None and all(e.pk is not None and (e.pk, e.field) in seen for e in events)
+
+
+def on_events_recorded(sender: Any, *, ticket: Ticket, events: Sequence[TicketEvent], **kwargs: Any) -> None:
+    """Receiver of ``events_recorded``: recompute the row when the change touches the metrics or
+    a dimension (any ticket field; tags and followers do not count)."""
+    relevant = [e for e in events if e.field in METRIC_FIELDS or e.field in _DIMENSION_FIELDS]
+    if not relevant or _already_counted(ticket, relevant):
+        return
+    # While the SLA clock records a policy change, the ticket's own policy field is not updated
+    # yet: the event says which policy applies now.
+    policy_id = ticket.sla_policy_id
+    for event in events:
+        if event.field == "sla_policy":
+            policy_id = event.new.get("id") if isinstance(event.new, dict) else None
+    refresh(ticket, policy_id=policy_id)
