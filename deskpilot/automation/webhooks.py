@@ -35,7 +35,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deskpilot.automation.models import DeliveryStatus, WebhookDelivery, WebhookFormat, WebhookSubscription
+from deskpilot.automation.models import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookFormat,
+    WebhookSubscription,
+    new_secret,
+)
 from deskpilot.core import outbox
 from deskpilot.core.errors import InvalidInput
 from deskpilot.tickets.models import Message, Ticket, TicketEvent
@@ -91,16 +97,45 @@ def clean_events(events: Sequence[str]) -> list[str]:
     return chosen
 
 
-def create_subscription(
-    *, name: str, url: str, events: Sequence[str], format: str = WebhookFormat.JSON, created_by: Any = None
-) -> WebhookSubscription:
+def _clean_subscription(*, name: str, url: str, events: Sequence[str], format: str) -> dict[str, Any]:
     if not name.strip():
         raise InvalidInput("name", "must not be empty")
     if format not in WebhookFormat.values:
         raise InvalidInput("format", f"{format!r} is not one of: {', '.join(WebhookFormat.values)}")
-    return WebhookSubscription.objects.create(
-        name=name.strip()[:100], url=clean_url(url), events=clean_events(events), format=format, created_by=created_by
-    )
+    return {"name": name.strip()[:100], "url": clean_url(url), "events": clean_events(events), "format": format}
+
+
+def create_subscription(
+    *, name: str, url: str, events: Sequence[str], format: str = WebhookFormat.JSON, created_by: Any = None
+) -> WebhookSubscription:
+    fields = _clean_subscription(name=name, url=url, events=events, format=format)
+    return WebhookSubscription.objects.create(**fields, created_by=created_by)
+
+
+def update_subscription(
+    subscription: WebhookSubscription, *, name: str, url: str, events: Sequence[str], format: str
+) -> WebhookSubscription:
+    """Checked like a new one. Queued deliveries go to the new URL in the new format: both are
+    read at each attempt."""
+    fields = _clean_subscription(name=name, url=url, events=events, format=format)
+    for key, value in fields.items():
+        setattr(subscription, key, value)
+    subscription.save(update_fields=list(fields))
+    return subscription
+
+
+def set_subscription_active(subscription: WebhookSubscription, active: bool) -> None:
+    """Turned off, it gets no new deliveries, and queued ones fail at their next attempt."""
+    subscription.active = active
+    subscription.save(update_fields=["active"])
+
+
+def rotate_secret(subscription: WebhookSubscription) -> str:
+    """A new signing secret, in force at once: every attempt from now on (retries of earlier
+    events too) is signed with it, because the signature is computed when a request is sent."""
+    subscription.secret = new_secret()
+    subscription.save(update_fields=["secret"])
+    return subscription.secret
 
 
 # --- events ----------------------------------------------------------------------------------------
@@ -224,6 +259,49 @@ def _enqueue(ids: list[int]) -> None:
             logger.exception("could not enqueue webhook delivery %s; the sweep will send it", delivery_id)
 
 
+TEST_EVENT = "webhook.test"
+
+
+def send_test(subscription: WebhookSubscription) -> WebhookDelivery:
+    """Queue a ``webhook.test`` event for this one subscription (whatever events it chose), sent
+    after commit, signed, retried and logged like every other delivery."""
+    if not subscription.active:
+        raise InvalidInput("active", "the subscription is off; turn it on to send a test event")
+    now = timezone.now()
+    event_id = f"evt_{uuid.uuid4().hex}"
+    event = {
+        "id": event_id,
+        "type": TEST_EVENT,
+        "created_at": now,
+        "data": {"subscription": {"id": subscription.pk, "name": subscription.name}},
+    }
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event_id=event_id,
+        event_type=TEST_EVENT,
+        payload=json.loads(json.dumps(event, cls=DjangoJSONEncoder)),
+        next_attempt_at=now,
+    )
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: _enqueue([delivery_id]))
+    return delivery
+
+
+def redeliver(delivery: WebhookDelivery) -> None:
+    """Queue a failed delivery again, with the same event id (a receiver that saw it before can
+    tell) and a fresh round of retries. Only a failed one: a queued one is on its way already, and
+    the status condition lets only one of two simultaneous clicks through."""
+    if not delivery.subscription.active:
+        raise InvalidInput("active", "the subscription is off; turn it on to redeliver")
+    requeued = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.QUEUED, attempts=0, next_attempt_at=timezone.now()
+    )
+    if not requeued:
+        raise InvalidInput("delivery", "only a failed delivery can be redelivered")
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: _enqueue([delivery_id]))
+
+
 def on_ticket_changed(sender: Any, *, ticket_id: int, fields: Sequence[str], **kwargs: Any) -> None:
     """Receiver of ``ticket_changed`` (after commit). Cheap when nobody subscribes; a failure is
     logged and never reaches the person who changed the ticket."""
@@ -246,6 +324,9 @@ def _summary(payload: dict[str, Any]) -> str:
     ticket = payload.get("data", {}).get("ticket", {})
     label = f"#{ticket.get('id')} “{ticket.get('subject', '')}”"
     kind = payload.get("type", "")
+    if kind == TEST_EVENT:
+        name = payload.get("data", {}).get("subscription", {}).get("name", "")
+        return f"Test event from Deskpilot: “{name}” reaches this channel"
     if kind == "ticket.created":
         return f"New ticket {label} ({ticket.get('priority')})"
     if kind in ("sla.breached", "sla.warning"):
