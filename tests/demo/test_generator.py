@@ -17,7 +17,7 @@ import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import ForeignKey, Model
 
 from deskpilot import demo
@@ -27,8 +27,19 @@ from deskpilot.core.html import text_to_html
 from deskpilot.customers.models import Customer, CustomerEmail
 from deskpilot.demo import generator, simulate, vocabulary
 from deskpilot.demo.staff import DOMAIN, PASSWORD
+from deskpilot.policies import sla
+from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, SlaPolicy
 from deskpilot.tickets import actions
-from deskpilot.tickets.models import REOPENED_BY_CUSTOMER, Message, Status, Ticket, TicketEvent, TicketTag, Via
+from deskpilot.tickets.models import (
+    REOPENED_BY_CUSTOMER,
+    UNSOLVED,
+    Message,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+    Via,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +68,9 @@ class _Rows:
         self.tickets = _tickets(result)
         ids = [t.pk for t in self.tickets]
         self.events: dict[int, list[TicketEvent]] = {pk: [] for pk in ids}
-        for e in TicketEvent.objects.filter(ticket_id__in=ids).order_by("created_at", "pk"):
+        # The generator's own rows; the SLA findings the clock recompute adds afterwards (dated at
+        # their moments) are checked by test_the_history_runs_under_the_demo_service_policies.
+        for e in TicketEvent.objects.filter(ticket_id__in=ids).exclude(cause="sla").order_by("created_at", "pk"):
             self.events[e.ticket_id].append(e)
         self.messages: dict[int, list[Message]] = {pk: [] for pk in ids}
         for m in Message.objects.filter(ticket_id__in=ids).order_by("pk"):
@@ -308,8 +321,43 @@ def test_every_ticket_replays_from_its_events():
     for ticket in tickets:
         _check_ticket(ticket, data, roles, members)
     assert result.messages == Message.objects.filter(ticket__in=tickets).count()
-    assert result.events == TicketEvent.objects.filter(ticket__in=tickets).count()
+    assert result.events == TicketEvent.objects.filter(ticket__in=tickets).exclude(cause="sla").count()
     _assert_references_exist()
+
+
+def test_the_history_runs_under_the_demo_service_policies():
+    result = _generate(300, days=30)
+    tickets = _tickets(result)
+    policies = {p.name: p for p in SlaPolicy.objects.all()}
+    assert set(policies) == {"Urgent and high", "Standard"}
+    assert DefaultCalendar.objects.get().calendar.name == "Support hours"
+    # Every ticket is under the policy for its priority.
+    for ticket in tickets:
+        expected = "Urgent and high" if ticket.priority in ("urgent", "high") else "Standard"
+        assert ticket.sla_policy_id == policies[expected].pk, ticket.pk
+    # The history's breaches are recorded at their moments, and exactly what the live path would
+    # record: recomputing ticket by ticket finds nothing new.
+    findings = TicketEvent.objects.filter(ticket__in=tickets, field="sla")
+    assert findings.filter(new__kind="breach").exists()
+    assert not findings.exclude(cause="sla").exists()
+    for event in findings[:50]:
+        assert event.created_at >= event.ticket.created_at
+    before = findings.count()
+    for ticket in tickets[:60]:
+        with transaction.atomic():
+            sla.recompute(Ticket.objects.select_for_update().get(pk=ticket.pk), now=NOW)
+    assert findings.count() == before
+    # Unsolved tickets with a running clock have a next breach and a wake-up.
+    running = [t for t in tickets if t.status in UNSOLVED and t.sla_wake_at is not None]
+    assert running
+    assert all(t.sla_next_breach_at is not None for t in running)
+
+
+def test_a_desk_with_its_own_policies_keeps_them():
+    SlaPolicy.objects.create(name="Ours")
+    _generate(20, days=5)
+    assert list(SlaPolicy.objects.values_list("name", flat=True)) == ["Ours"]
+    assert not BusinessCalendar.objects.exists()
 
 
 def test_generated_tickets_match_what_the_actions_write():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from django.conf import settings
@@ -92,6 +93,19 @@ class RichProgress(generator.Progress):
         self._end_stage()
         self._started = time.monotonic()
         self._tickets = self.bar.add_task("tickets", total=total, rate="")
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        self._end_stage()
+        started, done = time.monotonic(), 0
+        task = self.bar.add_task(description, total=total, rate="")
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            rate = done / max(time.monotonic() - started, 1e-6)
+            self.bar.update(task, advance=count, rate=f"{rate:,.0f}/s")
+
+        return advance
 
     def advance(self, tickets: int) -> None:
         self.written += tickets
