@@ -51,6 +51,8 @@ def _sections() -> list[tuple[str, list[Section]]]:
                         "such as reminders and auto-solve."),
                 Section("Macros", reverse("rules:macro_list"), "Canned changes and replies agents apply from "
                         "the ticket page."),
+                Section("Webhooks", reverse("webhooks:list"), "Other systems and chat channels told about "
+                        "tickets, SLA warnings, breaches and escalations, with a delivery log."),
             ],
         ),
         (
