@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from deskpilot.automation import webhooks
 from deskpilot.automation.models import DeliveryStatus, WebhookFormat, WebhookSubscription
+from deskpilot.core.errors import InvalidInput
 from deskpilot.core.forms import PageForm
 
 EVENT_HELP = {
@@ -58,6 +60,14 @@ class SubscriptionForm(PageForm):
                 "format": subscription.format,
             }
         super().__init__(*args, **kwargs)
+
+    def clean_url(self) -> str:
+        # Checked here as well as by the action, so a bad URL is reported together with the
+        # form's other mistakes rather than after they are fixed.
+        try:
+            return webhooks.clean_url(self.cleaned_data["url"])
+        except InvalidInput as error:
+            raise ValidationError(error.errors["url"]) from None
 
     def values(self) -> dict[str, Any]:
         """What the webhooks functions take."""

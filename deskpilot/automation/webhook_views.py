@@ -113,9 +113,7 @@ def subscription_edit(request: HttpRequest, pk: int | None = None) -> HttpRespon
             form.add_action_error(error)
         else:
             return redirect("webhooks:edit", pk=subscription.pk)
-    # A refused edit shows the stored subscription (name in the title, secret), not the typing.
-    shown = _subscription(pk) if pk is not None else None
-    return _edit_page(request, form, shown, status=422)
+    return _edit_page(request, form, subscription, status=422)
 
 
 @require_http_methods(["GET", "POST"])
@@ -225,7 +223,7 @@ def delivery_detail(request: HttpRequest, pk: int, delivery_id: int) -> HttpResp
         "subscription": subscription,
         "delivery": delivery,
         # Shown as text in <pre>: the template escapes it like every other value.
-        "payload": json.dumps(delivery.payload, indent=2, ensure_ascii=False, sort_keys=True),
+        "payload": json.dumps(delivery.payload, indent=2, ensure_ascii=False),
         "failed": DeliveryStatus.FAILED,
         "title": f"Delivery {delivery.event_type}",
         "response_keep": webhooks.RESPONSE_KEEP_CHARS,

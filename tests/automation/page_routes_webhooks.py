@@ -28,7 +28,9 @@ def _subscription() -> WebhookSubscription:
 
 
 def _delivery() -> WebhookDelivery:
-    return WebhookDelivery.objects.filter(subscription=_subscription()).order_by("id").first()  # type: ignore[return-value]
+    delivery = WebhookDelivery.objects.filter(subscription=_subscription()).order_by("id").first()
+    assert delivery is not None
+    return delivery
 
 
 def _state() -> object:

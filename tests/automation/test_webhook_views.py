@@ -170,6 +170,15 @@ def test_an_address_inside_this_network_is_refused(manager: Client, settings: An
     assert WebhookSubscription.objects.count() == 0
 
 
+def test_every_mistake_is_reported_at_once(manager: Client) -> None:
+    response = manager.post(reverse("webhooks:new"), _valid(url="ftp://files.example.com", events=[], format="xml"))
+    assert response.status_code == 422
+    body = response.content.decode()
+    for field_name in ("url", "events", "format"):
+        assert f'id="id_{field_name}_error"' in body, field_name
+    assert WebhookSubscription.objects.count() == 0
+
+
 def test_typing_is_kept_when_refused(manager: Client) -> None:
     response = manager.post(reverse("webhooks:new"), _valid(name="Ops pager", events=[]))
     body = response.content.decode()
@@ -187,6 +196,7 @@ def test_edit_saves_and_a_refused_edit_changes_nothing(manager: Client) -> None:
     refused = manager.post(url, _valid(name="Renamed", url="mailto:ops@example.com"))
     assert refused.status_code == 422
     assert "must be an http:// or https:// address" in refused.content.decode()
+    assert "<h1>CRM</h1>" in refused.content.decode()  # the stored name, not the refused one
     subscription.refresh_from_db()
     assert (subscription.name, subscription.url) == ("CRM", "https://hooks.example.com/deskpilot")
 
