@@ -1,0 +1,350 @@
+"""SLA jobs (deskpilot.policies.tasks) on real queues: the per-ticket timer, the sweep every minute
+and the recompute after a policy change, on SqliteHuey and on RedisHuey (DESKPILOT_TEST_REDIS_URL).
+
+Each test builds a queue of its own carrying the jobs under their real names, and puts it where
+the application code looks for them (``policies.tasks.sla_timer``, ``.recompute_unsolved``), so
+the timers ``policies.sla`` schedules go through the queue's storage as in production. A worker
+is played by hand, the way Huey's consumer works: the scheduler moves due timers from the
+schedule to the queue and enqueues the periodic jobs whose minute has come; a worker dequeues and
+executes. A worker "killed" is one that dequeued a job and never ran it (or crashed inside it).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey, PeriodicTask
+
+from deskpilot.accounts.models import Role
+from deskpilot.policies import sla, sla_actions
+from deskpilot.policies import tasks as sla_tasks
+from deskpilot.policies.models import SlaPolicy, SlaTarget
+from deskpilot.tickets import actions
+from deskpilot.tickets.models import Status, Ticket, TicketEvent, Via
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+T9 = datetime.datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday, 09:00
+
+
+def at(minutes: float) -> datetime.datetime:
+    """``minutes`` after 09:00."""
+    return T9 + datetime.timedelta(seconds=round(minutes * 60))
+
+
+def policy(*, minutes: int = 60, warning: int | None = None, **conditions: Any) -> SlaPolicy:
+    """An around-the-clock first-reply target, in force since long before the tickets."""
+    created = SlaPolicy.objects.create(name=f"Standard {uuid.uuid4().hex[:6]}", warning_percent=warning, **conditions)
+    SlaTarget.objects.create(policy=created, metric="first_reply", priority="normal", minutes=minutes,
+                             business_hours=False)  # fmt: skip
+    SlaPolicy.objects.filter(pk=created.pk).update(updated_at=T9 - datetime.timedelta(days=30))
+    sla.clear_cache()
+    return created
+
+
+def findings(ticket: Ticket) -> list[tuple[str, str, datetime.datetime]]:
+    return [
+        (e.new["kind"], e.new["metric"], e.created_at)  # type: ignore[index]
+        for e in TicketEvent.objects.filter(ticket=ticket, field="sla").order_by("created_at", "id")
+    ]
+
+
+def stored(ticket: Ticket) -> Ticket:
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+# --- the jobs as the worker knows them -----------------------------------------------------------
+
+
+def test_the_jobs_are_named_and_the_sweep_runs_every_minute() -> None:
+    assert sla_tasks.sla_timer.name == "policies.sla_timer"
+    assert sla_tasks.sla_sweep.name == "policies.sla_sweep"
+    assert sla_tasks.recompute_unsolved.name == "policies.recompute_unsolved"
+    assert issubclass(sla_tasks.sla_sweep.task_class, PeriodicTask)
+    assert not issubclass(sla_tasks.sla_timer.task_class, PeriodicTask)
+    assert not issubclass(sla_tasks.recompute_unsolved.task_class, PeriodicTask)
+    task = sla_tasks.sla_sweep.s()
+    moments = [datetime.datetime(2026, 3, d, h, m) for d in (1, 2) for h in (0, 9, 23) for m in range(60)]
+    assert all(task.validate_datetime(moment) for moment in moments)
+
+
+# --- real queues ---------------------------------------------------------------------------------
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "redis",
+        marks=pytest.mark.skipif(
+            not os.environ.get("DESKPILOT_TEST_REDIS_URL"), reason="DESKPILOT_TEST_REDIS_URL is not set"
+        ),
+    ),
+]
+
+
+@dataclass
+class Jobs:
+    huey: Huey
+    timer: Any
+    sweep: Any
+    recompute: Any
+
+    def tick(self, now: datetime.datetime, *, minute: bool = False) -> list[Any]:
+        """One pass of a consumer at ``now``: the scheduler moves due timers to the queue and, at
+        the start of a ``minute``, enqueues the periodic jobs whose minute it is; the worker runs
+        everything queued. Returns the results of the jobs that ran (a timer not due yet goes back
+        to the schedule)."""
+        results = []
+        with time_machine.travel(now, tick=False):
+            naive = now.astimezone(UTC).replace(tzinfo=None)
+            for task in self.huey.read_schedule(naive):
+                self.huey.enqueue(task)
+            for task in self.huey.read_periodic(naive) if minute else ():
+                self.huey.enqueue(task)
+            while (task := self.huey.dequeue()) is not None:
+                if self.huey.ready_to_run(task):
+                    results.append(self.huey.execute(task))
+                else:
+                    self.huey.execute(task)  # back to the schedule until its time
+        return results
+
+
+@pytest.fixture(params=BACKENDS)
+def jobs(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Jobs]:
+    """A queue of its own (one per test: runs may share Redis) with the SLA jobs under their real
+    names; the tests' settings run jobs inline, so they are registered here again, and the
+    application's code is pointed at them."""
+    name = f"deskpilot-sla-test-{uuid.uuid4().hex}"
+    huey: Huey
+    if request.param == "redis":
+        # Not blocking: an empty queue answers at once instead of waiting for a job.
+        huey = RedisHuey(name, url=os.environ["DESKPILOT_TEST_REDIS_URL"], utc=True, blocking=False)
+    else:
+        huey = SqliteHuey(name, filename=str(tmp_path / "jobs.sqlite3"), utc=True)
+    queue = Jobs(
+        huey=huey,
+        timer=huey.task(name="policies.sla_timer")(sla_tasks.sla_timer.call_local),
+        sweep=huey.periodic_task(sla_tasks.sla_sweep.s().validate_datetime, name="policies.sla_sweep")(
+            sla_tasks.sla_sweep.call_local
+        ),
+        recompute=huey.task(name="policies.recompute_unsolved")(sla_tasks.recompute_unsolved.call_local),
+    )
+    monkeypatch.setattr(sla_tasks, "sla_timer", queue.timer)
+    monkeypatch.setattr(sla_tasks, "recompute_unsolved", queue.recompute)
+    try:
+        yield queue
+    finally:
+        huey.storage.flush_all()
+
+
+def ticket_with_timer(django_capture_on_commit_callbacks: Any, when: datetime.datetime) -> Ticket:
+    """A new ticket; once its creation commits, its clocks schedule the timer on the queue."""
+    with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(execute=True):
+        return factories.ticket()
+
+
+def test_the_timer_records_the_breach_once_even_queued_twice(
+    jobs: Jobs, django_capture_on_commit_callbacks: Any
+) -> None:
+    policy(minutes=60)
+    ticket = ticket_with_timer(django_capture_on_commit_callbacks, at(0))
+    assert stored(ticket).sla_wake_at == at(60)
+    assert len(jobs.huey) == 1  # the timer, queued with its eta
+    sla.schedule_timer(ticket.pk, at(60))  # a second one for the same wake-up (another process)
+    assert len(jobs.huey) == 2
+    # A worker picks both up early: not due, they wait in the schedule.
+    assert jobs.tick(at(1)) == []
+    assert jobs.huey.scheduled_count() == 2
+    assert findings(ticket) == []
+    assert jobs.tick(at(59.9)) == []  # still early, and the timers are not pulled out yet
+    assert jobs.huey.scheduled_count() == 2
+    # One second past the wake-up both run: one records the breach, the other finds nothing due.
+    assert sorted(jobs.tick(at(60) + datetime.timedelta(seconds=1))) == [False, True]
+    assert findings(ticket) == [("breach", "first_reply", at(60))]
+    after = stored(ticket)
+    assert (after.sla_wake_at, after.sla_next_breach_at) == (None, at(60))
+    # Running a timer again later changes nothing.
+    jobs.timer(ticket.pk)
+    assert jobs.tick(at(90)) == [False]
+    assert findings(ticket) == [("breach", "first_reply", at(60))]
+
+
+def test_warning_then_breach_each_from_their_own_timer(jobs: Jobs, django_capture_on_commit_callbacks: Any) -> None:
+    policy(minutes=60, warning=75)
+    ticket = ticket_with_timer(django_capture_on_commit_callbacks, at(0))
+    assert stored(ticket).sla_wake_at == at(45)
+    # The warning's timer runs; recording it schedules the breach's timer (after commit).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.tick(at(45) + datetime.timedelta(seconds=1)) == [True]
+    assert findings(ticket) == [("warning", "first_reply", at(45))]
+    assert stored(ticket).sla_wake_at == at(60)
+    assert jobs.huey.pending_count() + jobs.huey.scheduled_count() == 1
+    assert jobs.tick(at(60) + datetime.timedelta(seconds=1)) == [True]
+    assert findings(ticket) == [("warning", "first_reply", at(45)), ("breach", "first_reply", at(60))]
+
+
+def test_the_sweep_finds_what_no_timer_announced_within_a_minute(jobs: Jobs) -> None:
+    policy(minutes=60)
+    agent = factories.user(Role.AGENT)
+    # Created without the commit hooks running: no timer was ever queued for these.
+    with time_machine.travel(at(0.5), tick=False):
+        late, also_late, answered = factories.ticket(), factories.ticket(), factories.ticket()
+    with time_machine.travel(at(30), tick=False):
+        later = factories.ticket()
+        actions.add_message(answered, actor=agent, via=Via.WEB, body_text="On it")
+    assert len(jobs.huey) == 0
+    # The sweep runs at every minute; nothing is recorded before the breach's moment.
+    assert jobs.tick(at(59), minute=True) == [0]
+    assert jobs.tick(at(60), minute=True) == [0]
+    assert findings(late) == []
+    # Due at 10:00:30, found by the sweep of 10:01 and recorded at its moment.
+    assert jobs.tick(at(61), minute=True) == [2]
+    for ticket in (late, also_late):
+        assert findings(ticket) == [("breach", "first_reply", at(60.5))]
+        event = TicketEvent.objects.get(ticket=ticket, field="sla")
+        assert (event.via, event.cause, event.actor_user_id) == (Via.SYSTEM, "sla", None)
+        assert event.new["moment"] == at(60.5).isoformat()  # type: ignore[index]
+        assert stored(ticket).sla_wake_at is None
+    assert findings(answered) == []
+    assert findings(later) == []
+    assert jobs.tick(at(62), minute=True) == [0]  # the next minute's sweep finds nothing more
+    assert jobs.tick(at(91), minute=True) == [1]  # ...until the next one is due
+    assert findings(later) == [("breach", "first_reply", at(90))]
+
+
+def test_two_sweeps_at_once_record_each_breach_once(jobs: Jobs) -> None:
+    policy(minutes=60)
+    with time_machine.travel(at(0), tick=False):
+        ticket = factories.ticket()
+    with time_machine.travel(at(61), tick=False):
+        jobs.sweep()
+        jobs.sweep()  # two consumers' schedulers, each enqueueing the minute's sweep
+    assert len(jobs.huey) == 2
+    assert sorted(jobs.tick(at(61), minute=True)) == [0, 0, 1]  # the two queued, and this minute's own
+    assert findings(ticket) == [("breach", "first_reply", at(60))]
+
+
+class Killed(BaseException):
+    """The worker's process dying: nothing after it runs, nothing in its transaction commits."""
+
+
+def test_a_worker_killed_holding_the_timer_loses_nothing(jobs: Jobs, django_capture_on_commit_callbacks: Any) -> None:
+    policy(minutes=60)
+    ticket = ticket_with_timer(django_capture_on_commit_callbacks, at(0))
+    assert jobs.tick(at(1)) == []  # the timer waits in the schedule
+    with time_machine.travel(at(60) + datetime.timedelta(seconds=1), tick=False):
+        naive = (at(60) + datetime.timedelta(seconds=1)).replace(tzinfo=None)
+        [due] = jobs.huey.read_schedule(naive)  # the scheduler takes it out...
+        jobs.huey.enqueue(due)
+        taken = jobs.huey.dequeue()  # ...a worker takes it, and is killed before running it
+    assert taken is not None
+    assert (len(jobs.huey), jobs.huey.scheduled_count()) == (0, 0)  # the job is gone
+    assert findings(ticket) == []
+    assert stored(ticket).sla_wake_at == at(60)  # the wake-up is still there...
+    assert jobs.tick(at(61), minute=True) == [1]  # ...and the next sweep records the breach, at its moment
+    assert findings(ticket) == [("breach", "first_reply", at(60))]
+
+
+def test_a_worker_killed_inside_the_timer_loses_nothing(
+    jobs: Jobs, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy(minutes=60)
+    ticket = ticket_with_timer(django_capture_on_commit_callbacks, at(0))
+    assert jobs.tick(at(1)) == []
+    real_store = sla._store
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise Killed  # after the breach was written, before the transaction commits
+
+    monkeypatch.setattr(sla, "_store", die)
+    with pytest.raises(Killed):
+        jobs.tick(at(60) + datetime.timedelta(seconds=1))
+    monkeypatch.setattr(sla, "_store", real_store)
+    assert (len(jobs.huey), jobs.huey.scheduled_count()) == (0, 0)
+    assert findings(ticket) == []  # rolled back with the transaction
+    assert stored(ticket).sla_wake_at == at(60)
+    assert jobs.tick(at(61), minute=True) == [1]
+    assert findings(ticket) == [("breach", "first_reply", at(60))]
+
+
+def test_a_timer_that_fires_early_does_no_harm(jobs: Jobs, django_capture_on_commit_callbacks: Any) -> None:
+    policy(minutes=60, warning=50)
+    ticket = ticket_with_timer(django_capture_on_commit_callbacks, at(0))
+    before = stored(ticket)
+    assert before.sla_wake_at == at(30)
+    # A timer without an eta (a worker's clock ahead, a stray duplicate) runs at once.
+    jobs.timer(ticket.pk)
+    assert jobs.tick(at(10)) == [False]
+    after = stored(ticket)
+    assert (after.sla_wake_at, after.sla_next_breach_at) == (before.sla_wake_at, before.sla_next_breach_at)
+    assert findings(ticket) == []
+    # The real timer still does its work at its time.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.tick(at(30) + datetime.timedelta(seconds=1)) == [True]
+    assert findings(ticket) == [("warning", "first_reply", at(30))]
+
+
+def test_a_timer_outlived_by_a_reply_does_nothing(jobs: Jobs, django_capture_on_commit_callbacks: Any) -> None:
+    policy(minutes=60)
+    agent = factories.user(Role.AGENT)
+    ticket = ticket_with_timer(django_capture_on_commit_callbacks, at(0))
+    with time_machine.travel(at(20), tick=False):
+        actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="On it")
+    assert stored(ticket).sla_wake_at is None
+    assert jobs.tick(at(60) + datetime.timedelta(seconds=1)) == [False]
+    assert findings(ticket) == []
+
+
+def test_recompute_unsolved_through_a_real_queue(jobs: Jobs, django_capture_on_commit_callbacks: Any) -> None:
+    standard = policy(minutes=600)
+    agent = factories.user(Role.AGENT)
+    with time_machine.travel(at(0), tick=False):
+        open_ticket, solved = factories.ticket(), factories.ticket()
+        actions.update_ticket(solved, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    assert stored(open_ticket).sla_next_breach_at == at(600)
+    with time_machine.travel(at(120), tick=False), django_capture_on_commit_callbacks(execute=True):
+        target = standard.targets.get()
+        target.minutes = 60  # saved through the model: the policy is changed from now on
+        target.save()
+        sla_actions.enqueue_recompute()  # what the managers' actions do after such a change
+        sla_actions.enqueue_recompute()  # twice (two managers, two saves)
+    assert len(jobs.huey) == 2
+    assert findings(open_ticket) == []  # nothing before a worker runs it
+    assert jobs.tick(at(120)) == [1, 1]  # the unsolved ticket only, each time
+    # Due at 10:00 under the new target, which did not exist then: recorded at the change, once.
+    assert findings(open_ticket) == [("breach", "first_reply", at(120))]
+    assert findings(solved) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="recompute_unsolved lost with its worker is not redone: nothing marks it pending "
+    "(see the report; needs a durable marker written where it is enqueued, in sla_actions)",
+)
+def test_a_worker_killed_holding_recompute_unsolved_loses_nothing(
+    jobs: Jobs, django_capture_on_commit_callbacks: Any
+) -> None:
+    with time_machine.travel(at(0), tick=False):
+        ticket = factories.ticket()
+    assert stored(ticket).sla_policy_id is None
+    with time_machine.travel(at(10), tick=False), django_capture_on_commit_callbacks(execute=True):
+        policy(minutes=60)  # a new policy every ticket matches
+        SlaPolicy.objects.update(updated_at=at(10))
+        sla.clear_cache()
+        sla_actions.enqueue_recompute()
+    with time_machine.travel(at(10), tick=False):
+        assert jobs.huey.dequeue() is not None  # a worker takes the job, and is killed
+    for minute in range(11, 75):
+        jobs.tick(at(minute), minute=True)  # the sweeps of the next hour
+    assert stored(ticket).sla_policy_id is not None
+    assert findings(ticket) == [("breach", "first_reply", at(60))]
