@@ -27,6 +27,9 @@ Definitions, where DOMAIN.md leaves a choice
 - Stations count distinct assignees / teams the ticket ever had, including the initial ones;
   unassigned and no team are not stations.
 - ``escalations`` counts escalation events going up the ladder (a step down is not one).
+- A merge moves messages, not events: each ticket keeps the metrics of its own history. The merged
+  ticket is solved and closed by the merge and names its target (``merged_into``) so reports can
+  leave it out; the target's metrics do not take over the moved messages.
 - SLA outcome per target: the policy's target instances (``policies.clock.evaluate``) as they
   stand at the ticket's latest event. The SLA sweep records a breach as an event the moment it
   happens, so a target that ran out is counted breached as soon as that event exists.

@@ -159,7 +159,7 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
             # The bulk calendar_for reads only the ticket's team and organization.
             calendar = calendar_for(policy or NO_POLICY, cast(Ticket, ticket), latest_pin(history).get("calendar"))
             figures = compute(history, schedule_of(calendar), policy.clock if policy is not None else None)
-            rows.append(row(ticket, policy_id, figures))
+            rows.append(row(ticket, policy.id if policy is not None else None, figures))
         with transaction.atomic():
             write_rows(rows)
         totals.tickets += len(tickets)

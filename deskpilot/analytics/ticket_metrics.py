@@ -183,7 +183,8 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     pin = latest_pin(events)
     calendar = sla.calendar_for(policy or NO_POLICY, ticket, pin.get("calendar"))
     figures = compute(events, schedule_of(calendar), policy.clock if policy is not None else None)
-    write_rows([row(ticket, policy_id, figures)])
+    # A policy deleted meanwhile is no policy (the column is a foreign key).
+    write_rows([row(ticket, policy.id if policy is not None else None, figures)])
     _remember(ticket, events)
     return figures
 
