@@ -492,7 +492,10 @@ def evaluate(facts: Sequence[Fact], policy: Policy, schedule: Schedule | None, n
     cur = _epoch(facts[0].at, "facts[0].at")
     clock.created(facts[0], cur)
     for i, fact in enumerate(facts[1:], 1):
-        t = _epoch(fact.at, f"facts[{i}].at")
+        at = fact.at
+        if at.utcoffset() is None:
+            raise ValueError(f"facts[{i}].at must be an aware datetime, not naive {at.isoformat()}")
+        t = math.floor(at.timestamp())
         if t < cur:
             raise ValueError(f"facts[{i}] at {fact.at.isoformat()} is earlier than the fact before it")
         if t > cur:

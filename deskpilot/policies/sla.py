@@ -28,7 +28,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
@@ -57,6 +57,21 @@ ALWAYS_OPEN = Schedule("UTC", tuple(Interval(day, datetime.time(0), datetime.tim
 # --- policies ----------------------------------------------------------------------------------
 
 
+class TicketFields(Protocol):
+    """What policy conditions read of a ticket (a Ticket, or the bulk rebuild's lighter row)."""
+
+    @property
+    def priority(self) -> str: ...
+    @property
+    def team_id(self) -> int | None: ...
+    @property
+    def organization_id(self) -> int | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class CompiledPolicy:
     """An active SLA policy, ready to match tickets and feed the clock."""
@@ -76,7 +91,7 @@ class CompiledPolicy:
     updated_at: datetime.datetime
     business: bool
 
-    def matches(self, ticket: Ticket, tier: str | None, tags: frozenset[str] | None) -> bool:
+    def matches(self, ticket: TicketFields, tier: str | None, tags: frozenset[str] | None) -> bool:
         if self.priorities and ticket.priority not in self.priorities:
             return False
         if self.teams and ticket.team_id not in self.teams:
