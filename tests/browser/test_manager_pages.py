@@ -284,8 +284,8 @@ def test_ticket_sla_card_counts_down_and_escalates(page):
     card = page.locator(".sla-panel")
     card.wait_for()
     assert "Urgent and high" in card.locator("h2").inner_text()
-    # The targets in the order they started (first reply when the customer wrote, the others with
-    # the ticket); agent work and the rest have no target in this policy.
+    # The targets that run for an urgent ticket, in the clock's order; agent work and the others
+    # have no urgent target in this policy.
     targets = [row.split("\t")[0] for row in card.locator("tbody tr").all_inner_texts()]
     assert targets == ["Requester wait", "Total resolution", "First reply"]
     wait = card.locator("tr", has_text="Requester wait")
