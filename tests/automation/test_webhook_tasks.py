@@ -237,3 +237,36 @@ def test_two_sweeps_at_once_send_each_delivery_once(
     assert sorted(jobs.tick(T0 + datetime.timedelta(minutes=1))) == [0, 1]
     assert len(receiver.requests) == 1
     assert json.loads(receiver.requests[0]["body"])["type"] == "ticket.created"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="webhooks.sweep attempts a whole claimed batch with the time it started: a batch that "
+    "outlives its lease (outbox.LEASE) is claimed and sent again by the next sweep (see the report)",
+)
+def test_a_sweep_outliving_its_lease_sends_nothing_twice(
+    jobs: Jobs, receiver: Receiver, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker A's sweep claims the due deliveries and is slow (receivers that time out one after
+    another); past the lease, worker B's sweep of a later minute finds them due again."""
+    webhooks.create_subscription(name="CRM", url=receiver.url, events=["ticket.created"])
+    with time_machine.travel(T0, tick=False):
+        webhooks.queue_events(
+            [{"id": f"evt_{uuid.uuid4().hex}", "type": "ticket.created", "created_at": T0, "data": {}} for _ in "ab"]
+        )
+    real_open = webhooks._opener.open
+    slow: list[bool] = []
+
+    def slow_open(*args: Any, **kwargs: Any) -> Any:
+        if not slow:
+            slow.append(True)
+            # While A waits on its first receiver, time passes beyond the lease and B sweeps.
+            with time_machine.travel(T0 + outbox.LEASE + datetime.timedelta(minutes=2), tick=False):
+                webhook_tasks.sweep_webhooks.call_local()
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(webhooks._opener, "open", slow_open)
+    jobs.tick(T0 + datetime.timedelta(minutes=1), minute=True)
+    sent = [json.loads(r["body"])["id"] for r in receiver.requests]
+    assert sorted(sent) == sorted(set(sent)), f"sent twice: {sent}"
+    assert set(WebhookDelivery.objects.values_list("attempts", flat=True)) == {1}
