@@ -4,9 +4,9 @@ import, on demo data (written without the live path), or when a definition chang
 The same pieces as the live path (``analytics.ticket_metrics``): ``metrics.compute`` per ticket
 and the one upsert statement (``write_rows``), over streamed rows instead of one ticket at a time.
 Tickets and their events are read chunk by chunk in ticket order with a raw cursor, policies and
-calendars are resolved from maps loaded once (``policies.sla_rebuild._calendars``, the bulk
-``calendar_for``), and each chunk is written in one transaction. Resumable (``from_id``), and
-shared between forked worker processes (``workers``), like the SLA rebuild.
+calendars are resolved from maps loaded once (``calendar_maps``, the bulk ``calendar_of``), and
+each chunk is written in one transaction. Resumable (``from_id``), and shared between forked worker
+processes (``workers``), like the SLA rebuild.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 
 from deskpilot.analytics.metrics import METRIC_FIELDS, compute, latest_pin
-from deskpilot.analytics.ticket_metrics import NO_POLICY, row, schedule_of, write_rows
+from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
 from deskpilot.policies import sla
-from deskpilot.policies.sla_rebuild import _calendars, _can_fork
+from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
 from deskpilot.tickets.models import Ticket, TicketEvent
 
 CHUNK = 5000
@@ -61,6 +61,30 @@ class _Ticket:
 class Totals:
     tickets: int = 0
     last_id: int = 0
+
+
+CalendarChoice = Callable[[int | None, int | None, int | None, int | None], BusinessCalendar | None]
+
+
+def calendar_maps() -> CalendarChoice:
+    """``ticket_metrics.calendar_of`` (policy calendar, pin, team, organization) without a query
+    per ticket: every calendar assignment loaded once."""
+    by_id = {c.pk: c for c in BusinessCalendar.objects.all()}
+    teams = dict(TeamCalendar.objects.values_list("team_id", "calendar_id"))
+    organizations = dict(OrganizationCalendar.objects.values_list("organization_id", "calendar_id"))
+    default = DefaultCalendar.objects.order_by("calendar_id").values_list("calendar_id", flat=True).first()
+
+    def choose(
+        policy_calendar: int | None, pinned: int | None, team_id: int | None, organization_id: int | None
+    ) -> BusinessCalendar | None:
+        team = teams.get(team_id) if team_id is not None else None
+        organization = organizations.get(organization_id) if organization_id is not None else None
+        for candidate in (policy_calendar, pinned, team, organization, default):
+            if candidate is not None and candidate in by_id:
+                return by_id[candidate]
+        return None
+
+    return choose
 
 
 def _tickets(after: int, last: int | None, limit: int) -> list[_Ticket]:
@@ -138,7 +162,7 @@ def rebuild_all(
 
 def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] | None, chunk: int) -> Totals:
     """Tickets with ids in (after, last] (no upper bound when ``last`` is None), chunk by chunk."""
-    calendar_for = _calendars()
+    calendar_of = calendar_maps()
     sla.active_policies()
     policies: dict[int, sla.CompiledPolicy | None] = {}
     totals = Totals(last_id=after)
@@ -156,8 +180,9 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
             if policy_id is not None and policy_id not in policies:
                 policies[policy_id] = sla.policy_by_id(policy_id)
             policy = policies.get(policy_id) if policy_id is not None else None
-            # The bulk calendar_for reads only the ticket's team and organization.
-            calendar = calendar_for(policy or NO_POLICY, cast(Ticket, ticket), latest_pin(history).get("calendar"))
+            policy_calendar = policy.calendar_id if policy is not None else None
+            pinned = latest_pin(history).get("calendar")
+            calendar = calendar_of(policy_calendar, pinned, ticket.team_id, ticket.organization_id)
             figures = compute(history, schedule_of(calendar), policy.clock if policy is not None else None)
             rows.append(row(ticket, policy.id if policy is not None else None, figures))
         with transaction.atomic():
@@ -169,7 +194,20 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
 
 
 # --- worker processes --------------------------------------------------------------------------
-# The shape of ``policies.sla_rebuild._parallel``, which is bound to the SLA's own range function.
+# The shape of ``policies.sla_rebuild._parallel``, which is bound to the SLA's own range function
+# (and private to it, like ``_can_fork``): a shared helper in core would serve both.
+
+
+def _can_fork() -> bool:
+    """Worker processes need a database other connections can open (not SQLite's in-memory test
+    database), to be outside a transaction (they could not see its rows) and the fork start method
+    (POSIX)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or connection.in_atomic_block:
+        return False
+    if connection.vendor == "sqlite":
+        name = str(connection.settings_dict["NAME"])
+        return not (name == ":memory:" or "mode=memory" in name)
+    return True
 
 
 def _parallel(from_id: int, progress: Callable[[int], None] | None, chunk: int, workers: int) -> Totals:

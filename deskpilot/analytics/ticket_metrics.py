@@ -4,8 +4,9 @@
 the automation, so it sees their effects) recomputes the ticket's row from all its events with
 ``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
 has a policy; the calendar; the upsert), whatever the change. The calendar is the one the SLA
-clock would use (``policies.sla.calendar_for``: the policy's, the pinned one, the team's, the
-organization's, the default), or around the clock without any.
+clock would use (as ``policies.sla.calendar_for`` chooses it: the policy's, the pinned one, the
+team's, the organization's, the default; ``calendar_of`` makes the same choice in a cheaper
+statement), or around the clock without any.
 
 Rows are written by one upsert statement shared with the rebuild (``write_rows``), so both paths
 store exactly the same values.
@@ -21,30 +22,11 @@ from django.db import connection
 
 from deskpilot.analytics.metrics import METRIC_FIELDS, TIME_METRICS, Figures, SlaOutcome, compute, latest_pin
 from deskpilot.analytics.models import TicketMetrics
-from deskpilot.policies import clock, sla
+from deskpilot.policies import sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
-from deskpilot.policies.models import BusinessCalendar
+from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
 from deskpilot.tickets.models import Ticket, TicketEvent
-
-# ``calendar_for`` ranks a policy's own calendar first; a ticket without a policy has none, and
-# this stand-in says so, leaving the pinned, team, organization and default calendars.
-NO_POLICY = sla.CompiledPolicy(
-    id=0,
-    name="",
-    priorities=frozenset(),
-    teams=frozenset(),
-    organizations=frozenset(),
-    tiers=frozenset(),
-    channels=frozenset(),
-    types=frozenset(),
-    tags=frozenset(),
-    clock=clock.Policy(),
-    calendar_id=None,
-    escalation_id=None,
-    updated_at=datetime.datetime.min.replace(tzinfo=datetime.UTC),
-    business=False,
-)
 
 DIMENSIONS = (
     "ticket_id",
@@ -77,6 +59,35 @@ FIGURES = (
 )
 # Every column the metrics own; csat_good belongs to the feedback app and is never overwritten.
 COLUMNS = DIMENSIONS + FIGURES
+
+
+def _calendar_sql() -> str:
+    def table(model: type[Any]) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    # Candidates with their rank, as calendar_for ranks them; a candidate that names no calendar
+    # (a pin to a deleted one) drops out at the join. Only table names from the models are
+    # formatted in; the ids are parameters (cast, so PostgreSQL can type a NULL in the union).
+    return (
+        "SELECT c.* FROM ("
+        "SELECT CAST(%s AS bigint) AS calendar_id, 0 AS rank UNION ALL SELECT CAST(%s AS bigint), 1 "
+        f"UNION ALL SELECT calendar_id, 2 FROM {table(TeamCalendar)} WHERE team_id = %s "
+        f"UNION ALL SELECT calendar_id, 3 FROM {table(OrganizationCalendar)} WHERE organization_id = %s "
+        f"UNION ALL SELECT calendar_id, 4 FROM {table(DefaultCalendar)}"
+        f") candidates JOIN {table(BusinessCalendar)} c ON c.id = candidates.calendar_id "
+        "ORDER BY candidates.rank, c.id LIMIT 1"
+    )
+
+
+def calendar_of(
+    policy_calendar: int | None, pinned: int | None, team_id: int | None, organization_id: int | None
+) -> BusinessCalendar | None:
+    """The calendar ``policies.sla.calendar_for`` chooses, in one plain statement: the policy's,
+    the pinned one, the team's, the organization's, or the default (a test holds the two
+    together). calendar_for builds an ORM query of conditional ranks: 1.5 ms of CPU per call, half
+    of what the whole update may add to a change; this takes a tenth of a millisecond."""
+    params = [policy_calendar, pinned, team_id, organization_id]
+    return next(iter(BusinessCalendar.objects.raw(_calendar_sql(), params)), None)
 
 
 def schedule_of(calendar: BusinessCalendar | None) -> Schedule:
@@ -181,7 +192,8 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     )
     policy = sla.policy_by_id(policy_id) if policy_id is not None else None
     pin = latest_pin(events)
-    calendar = sla.calendar_for(policy or NO_POLICY, ticket, pin.get("calendar"))
+    policy_calendar = policy.calendar_id if policy is not None else None
+    calendar = calendar_of(policy_calendar, pin.get("calendar"), ticket.team_id, ticket.organization_id)
     figures = compute(events, schedule_of(calendar), policy.clock if policy is not None else None)
     # A policy deleted meanwhile is no policy (the column is a foreign key).
     write_rows([row(ticket, policy.id if policy is not None else None, figures)])

@@ -1,0 +1,75 @@
+"""The calendar the metrics count business time on is the one the SLA clock's calendar_for
+chooses: the live path's single statement (calendar_of) and the rebuild's maps (calendar_maps)
+agree with it in every ranking case."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import pytest
+
+from deskpilot.analytics.rebuild import calendar_maps
+from deskpilot.analytics.ticket_metrics import calendar_of
+from deskpilot.policies import sla
+from deskpilot.policies.models import (
+    BusinessCalendar,
+    DefaultCalendar,
+    OrganizationCalendar,
+    SlaPolicy,
+    SlaTarget,
+    TeamCalendar,
+)
+from deskpilot.tickets.models import Ticket
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_ranking_case_chooses_what_calendar_for_chooses() -> None:
+    names = ("policy", "pinned", "team", "organization", "default", "unused")
+    calendars = {name: BusinessCalendar.objects.create(name=name, time_zone="UTC") for name in names}
+    with_calendar = SlaPolicy.objects.create(name="With", calendar=calendars["policy"])
+    without_calendar = SlaPolicy.objects.create(name="Without")
+    for stored in (with_calendar, without_calendar):
+        SlaTarget.objects.create(policy=stored, metric="first_reply", priority="normal", minutes=60)
+    sla.clear_cache()
+    policies = [p for p in (sla.policy_by_id(with_calendar.pk), sla.policy_by_id(without_calendar.pk)) if p]
+    assert len(policies) == 2
+    team, bare_team = factories.team(), factories.team()
+    TeamCalendar.objects.create(team=team, calendar=calendars["team"])
+    organization, bare_organization = factories.organization(), factories.organization()
+    OrganizationCalendar.objects.create(organization=organization, calendar=calendars["organization"])
+    deleted = BusinessCalendar.objects.create(name="gone", time_zone="UTC")
+    deleted_id = deleted.pk
+    deleted.delete()
+
+    pins = (None, calendars["pinned"].pk, deleted_id)
+    teams = (None, team, bare_team)
+    organizations = (None, organization, bare_organization)
+    for has_default in (True, False):
+        if has_default:
+            DefaultCalendar.objects.create(calendar=calendars["default"])
+        else:
+            DefaultCalendar.objects.all().delete()
+        maps = calendar_maps()
+        seen = set()
+        for policy, pinned, ticket_team, ticket_organization in itertools.product(policies, pins, teams, organizations):
+            ticket = Ticket(team=ticket_team, organization=ticket_organization)
+            expected = sla.calendar_for(policy, ticket, pinned)
+            args = (policy.calendar_id, pinned, ticket.team_id, ticket.organization_id)
+            assert calendar_of(*args) == expected, args
+            assert maps(*args) == expected, args
+            seen.add(expected.name if expected is not None else None)
+        # Every rank was chosen at least once (and none when there is nothing at all).
+        assert seen == {"policy", "pinned", "team", "organization", "default" if has_default else None}
+
+
+def test_the_chosen_calendar_comes_with_what_its_schedule_needs() -> None:
+    calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Berlin", holiday_country="DE")
+    DefaultCalendar.objects.create(calendar=calendar)
+    chosen = calendar_of(None, None, None, None)
+    assert chosen is not None
+    assert (chosen.pk, chosen.time_zone, chosen.holiday_country) == (calendar.pk, "Europe/Berlin", "DE")
+    assert chosen.updated_at == BusinessCalendar.objects.get(pk=calendar.pk).updated_at
+    assert isinstance(chosen.updated_at, datetime.datetime)
