@@ -22,8 +22,10 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.utils.module_loading import autodiscover_modules
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, PeriodicTask
+from huey.contrib.djhuey import HUEY
 
 from deskpilot.automation import tasks as webhook_tasks
 from deskpilot.automation import webhooks
@@ -47,6 +49,12 @@ def test_the_jobs_are_named_and_the_sweep_runs_every_minute() -> None:
     assert webhook_tasks.sweep_webhooks.name == "automation.sweep_webhooks"
     assert issubclass(webhook_tasks.sweep_webhooks.task_class, PeriodicTask)
     assert not issubclass(webhook_tasks.deliver_webhook.task_class, PeriodicTask)
+    # What the worker (run_huey) finds by importing every app's tasks module.
+    autodiscover_modules("tasks")
+    registered = set(HUEY._registry._registry)
+    for job in (webhook_tasks.deliver_webhook, webhook_tasks.sweep_webhooks):
+        assert f"deskpilot.automation.tasks.{job.name}" in registered
+    assert "automation.sweep_webhooks" in {t.name for t in HUEY._registry.periodic_tasks}
     task = webhook_tasks.sweep_webhooks.s()
     moments = [datetime.datetime(2026, 3, d, h, m) for d in (1, 2) for h in (0, 9, 23) for m in range(60)]
     assert all(task.validate_datetime(moment) for moment in moments)

@@ -22,8 +22,10 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.utils.module_loading import autodiscover_modules
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, PeriodicTask
+from huey.contrib.djhuey import HUEY
 
 from deskpilot.accounts.models import Role
 from deskpilot.policies import sla, sla_actions
@@ -74,6 +76,12 @@ def test_the_jobs_are_named_and_the_sweep_runs_every_minute() -> None:
     assert issubclass(sla_tasks.sla_sweep.task_class, PeriodicTask)
     assert not issubclass(sla_tasks.sla_timer.task_class, PeriodicTask)
     assert not issubclass(sla_tasks.recompute_unsolved.task_class, PeriodicTask)
+    # What the worker (run_huey) finds by importing every app's tasks module.
+    autodiscover_modules("tasks")
+    registered = set(HUEY._registry._registry)
+    for job in (sla_tasks.sla_timer, sla_tasks.sla_sweep, sla_tasks.recompute_unsolved):
+        assert f"deskpilot.policies.tasks.{job.name}" in registered
+    assert "policies.sla_sweep" in {t.name for t in HUEY._registry.periodic_tasks}
     task = sla_tasks.sla_sweep.s()
     moments = [datetime.datetime(2026, 3, d, h, m) for d in (1, 2) for h in (0, 9, 23) for m in range(60)]
     assert all(task.validate_datetime(moment) for moment in moments)
