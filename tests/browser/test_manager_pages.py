@@ -330,10 +330,6 @@ def test_ticket_sla_card_counts_down_and_escalates(page):
     assert page.outside_requests == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_ticket_sla.html shows a breached target's breach time in plain text: no negative countdown, no red",
-)
 def test_ticket_sla_card_shows_a_breached_target_negative_and_red(page):
     data = desk()
     ticket = sla_ticket(data)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from deskpilot.accounts.access import manager_required
 from deskpilot.accounts.models import Team
 from deskpilot.core.errors import InvalidInput
-from deskpilot.customers.models import Organization
+from deskpilot.customers.models import Organization, Tier
 from deskpilot.policies import sla_actions
 from deskpilot.policies.forms import SlaPolicyForm
 from deskpilot.policies.models import SlaMetric, SlaPolicy, SlaTarget
@@ -53,7 +53,7 @@ def _policy_rows(policies: list[SlaPolicy]) -> list[PolicyRow]:
             ("Priority", policy.priorities, priorities),
             ("Team", policy.teams, teams),
             ("Organization", policy.organizations, orgs),
-            ("Tier", policy.tiers, {}),
+            ("Tier", policy.tiers, dict(Tier.choices)),
             ("Channel", policy.channels, channels),
             ("Type", policy.types, types),
             ("Tag", policy.tags, {}),

@@ -230,5 +230,13 @@ def sla_metric(metric: str) -> str:
 
 
 @register.filter
+def escalation_level(level: str) -> str:
+    """The ladder's words for a stored level ("tier2" → "Tier 2"); empty: tier 1."""
+    from deskpilot.policies.models import EscalationLevel
+
+    return str(dict(EscalationLevel.choices).get(level, level)) if level else "Tier 1"
+
+
+@register.filter
 def sla_state(state: str) -> str:
     return _STATE_WORDS.get(state, state)

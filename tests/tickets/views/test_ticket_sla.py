@@ -77,7 +77,16 @@ def test_escalating_from_the_ticket_page(standard: SlaPolicy) -> None:
     page = client.get(f"/tickets/{ticket.pk}").content.decode()
     assert "escalated the ticket from tier 1 to tier 2" in page
     assert "Needs a specialist" in page
+    assert "Escalated: Tier 2</span>" in page  # the ladder's words, not the stored value
     assert TicketEvent.objects.filter(ticket=ticket, field="escalation").count() == 1
+
+
+def test_a_breached_running_target_counts_down_below_zero(standard: SlaPolicy) -> None:
+    ticket = factories.ticket(priority="urgent", at=timezone.now() - datetime.timedelta(minutes=95))
+    page = client_for(factories.user(Role.AGENT)).get(f"/tickets/{ticket.pk}").content.decode()
+    row = page.split('class="sla-state--breached-active"')[1].split("</tr>")[0]
+    assert "countdown--breached" in row
+    assert ">-1 h 05 m</time>" in row  # due 30 minutes after creation, 95 minutes ago
 
 
 def test_the_inbox_sorts_by_next_breach_most_urgent_first(standard: SlaPolicy) -> None:

@@ -1,4 +1,8 @@
 // Deskpilot's small page behaviours. htmx and Alpine.js do the rest.
+// Controls that only matter without JavaScript (e.g. a "Set" button beside a select that saves on
+// change) hide under .js.
+document.documentElement.classList.add("js");
+
 (function () {
   "use strict";
 
