@@ -25,6 +25,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from deskpilot.policies import clock, sla
+from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
 from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
@@ -74,20 +75,26 @@ class Totals:
     last_id: int = 0
 
 
-def _calendars() -> Callable[[sla.CompiledPolicy, _Ticket, int | None], BusinessCalendar | None]:
-    """calendar_for without a query per ticket: every assignment loaded once."""
+def _schedules() -> Callable[[sla.CompiledPolicy, _Ticket, int | None], Schedule]:
+    """The business-hours schedule a ticket's clock runs on (``sla.calendar_for``, falling back to
+    always open) without a query per ticket: every assignment loaded once, each calendar's
+    schedule compiled once."""
     by_id = {c.pk: c for c in BusinessCalendar.objects.all()}
     teams = dict(TeamCalendar.objects.values_list("team_id", "calendar_id"))
     orgs = dict(OrganizationCalendar.objects.values_list("organization_id", "calendar_id"))
     default = DefaultCalendar.objects.values_list("calendar_id", flat=True).first()
+    compiled: dict[int, Schedule] = {}
 
-    def find(policy: sla.CompiledPolicy, ticket: _Ticket, pinned: int | None) -> BusinessCalendar | None:
+    def find(policy: sla.CompiledPolicy, ticket: _Ticket, pinned: int | None) -> Schedule:
         team = teams.get(ticket.team_id) if ticket.team_id is not None else None
         org = orgs.get(ticket.organization_id) if ticket.organization_id is not None else None
-        for candidate in (policy.calendar_id, pinned, team, org):
+        for candidate in (policy.calendar_id, pinned, team, org, default):
             if candidate is not None and candidate in by_id:
-                return by_id[candidate]
-        return by_id.get(default) if default is not None else None
+                schedule = compiled.get(candidate)
+                if schedule is None:
+                    schedule = compiled[candidate] = schedule_for(by_id[candidate])
+                return schedule
+        return sla.ALWAYS_OPEN
 
     return find
 
@@ -161,7 +168,7 @@ def _recompute_range(
 ) -> Totals:
     """Tickets with ids in (after, last] (no upper bound when ``last`` is None), chunk by chunk."""
     policies = sla.active_policies()
-    calendar_for = _calendars()
+    schedule_of = _schedules()
     needs_tiers = any(p.tiers for p in policies)
     needs_tags = any(p.tags for p in policies)
     totals = Totals(last_id=after)
@@ -172,7 +179,7 @@ def _recompute_range(
         tickets = [_Ticket(*row) for row in query.order_by("pk").values_list(*_TICKET_COLUMNS)[:chunk]]
         if not tickets:
             return totals
-        _chunk(tickets, policies, calendar_for, now, totals, needs_tiers=needs_tiers, needs_tags=needs_tags)
+        _chunk(tickets, policies, schedule_of, now, totals, needs_tiers=needs_tiers, needs_tags=needs_tags)
         totals.last_id = tickets[-1].pk
         if progress is not None:
             progress(len(tickets))
@@ -250,7 +257,7 @@ def _worker(after: int, last: int, now: datetime.datetime, chunk: int, messages:
 def _chunk(
     tickets: list[_Ticket],
     policies: tuple[sla.CompiledPolicy, ...],
-    calendar_for: Callable[[sla.CompiledPolicy, _Ticket, int | None], BusinessCalendar | None],
+    schedule_of: Callable[[sla.CompiledPolicy, _Ticket, int | None], Schedule],
     now: datetime.datetime,
     totals: Totals,
     *,
@@ -305,10 +312,7 @@ def _chunk(
         if policy is not None:
             totals.with_policy += 1
             facts = facts_from_events(events)  # type: ignore[arg-type]
-            schedule = None
-            if policy.business:
-                calendar = calendar_for(policy, ticket, pin.get("calendar"))
-                schedule = schedule_for(calendar) if calendar is not None else sla.ALWAYS_OPEN
+            schedule = schedule_of(policy, ticket, pin.get("calendar")) if policy.business else None
             if facts and facts[0].kind == "created":
                 instances = tuple(clock.evaluate(facts, policy.clock, schedule, end))
             found = sla.findings(instances, policy, recorded, max(policy.updated_at, since or policy.updated_at), end)
