@@ -11,34 +11,23 @@ processes (``workers``), like the SLA rebuild.
 
 from __future__ import annotations
 
-import datetime
-import json
 import multiprocessing
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 
-from deskpilot.analytics.metrics import METRIC_FIELDS, compute, latest_pin
+from deskpilot.analytics.event_rows import EventRow, read_events
+from deskpilot.analytics.metrics import compute, latest_pin
 from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
 from deskpilot.policies import sla
 from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
-from deskpilot.tickets.models import Ticket, TicketEvent
+from deskpilot.tickets.models import Ticket
 
 CHUNK = 5000
-
-
-@dataclass(slots=True)
-class _Row:
-    """The part of a TicketEvent the metrics read."""
-
-    field: str
-    new: Any
-    created_at: datetime.datetime
-    actor_customer_id: int | None
 
 
 @dataclass(slots=True)
@@ -102,49 +91,6 @@ def _tickets(after: int, last: int | None, limit: int) -> list[_Ticket]:
         return [_Ticket(*values) for values in cursor.fetchall()]
 
 
-def _events(first: int, last: int) -> Iterator[tuple[int, _Row]]:
-    """The metric events of tickets first..last in ticket and time order. As in the SLA rebuild, a
-    message's JSON is reduced by the database to the two facts read (public, author role), a
-    breach finding to nothing (only its time counts), and repeated scalar values (statuses, ids)
-    are decoded once."""
-    fields = ", ".join(["%s"] * len(METRIC_FIELDS))
-    table = TicketEvent._meta.db_table
-    sqlite = connection.vendor == "sqlite"
-    if sqlite:
-        columns = (
-            "CASE WHEN field IN ('message', 'sla') THEN NULL ELSE new END, json_extract(new, '$.public'), "
-            "json_extract(new, '$.author_role'), created_at || ''"
-        )
-    else:
-        columns = (
-            "CASE WHEN field IN ('message', 'sla') THEN NULL ELSE new END, (new ->> 'public') = 'true', "
-            "new ->> 'author_role', created_at"
-        )
-    # Only the table name (from the model), fixed expressions and placeholders are formatted in.
-    sql = (
-        f"SELECT ticket_id, field, {columns}, actor_customer_id FROM {table} "
-        f"WHERE ticket_id BETWEEN %s AND %s AND field IN ({fields}) ORDER BY ticket_id, created_at, id"
-    )
-    scalars: dict[str, Any] = {}
-    fromisoformat = datetime.datetime.fromisoformat
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [first, last, *METRIC_FIELDS])
-        for ticket_id, field, new, public, role, created_at, actor in cursor.cursor:
-            if field == "message":
-                new = {"public": bool(public), "author_role": role}
-            elif isinstance(new, str):
-                if new[0] == "{":
-                    new = json.loads(new)
-                else:
-                    text = new
-                    new = scalars.get(text, scalars)
-                    if new is scalars:
-                        new = scalars[text] = json.loads(text)
-            if sqlite:
-                created_at = fromisoformat(created_at + "+00:00")
-            yield ticket_id, _Row(field, new, created_at, actor)
-
-
 def rebuild_all(
     *,
     from_id: int = 0,
@@ -170,8 +116,8 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
         tickets = _tickets(totals.last_id, last, chunk)
         if not tickets:
             return totals
-        events: dict[int, list[_Row]] = {}
-        for ticket_id, event in _events(tickets[0].pk, tickets[-1].pk):
+        events: dict[int, list[EventRow]] = {}
+        for ticket_id, event in read_events(tickets[0].pk, tickets[-1].pk):
             events.setdefault(ticket_id, []).append(event)
         rows = []
         for ticket in tickets:
