@@ -3,7 +3,8 @@
 ``on_events_recorded`` (connected to ``tickets.signals.events_recorded`` after the SLA clock and
 the automation, so it sees their effects) recomputes the ticket's row from all its events with
 ``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
-has a policy; the calendar; the upsert), whatever the change. The calendar is the one the SLA
+has a policy; the calendar; the upsert) for a change the metrics read, none for others (tags,
+followers, CCs, subject). The calendar is the one the SLA
 clock would use (as ``policies.sla.calendar_for`` chooses it: the policy's, the pinned one, the
 team's, the organization's, the default; ``calendar_of`` makes the same choice in a cheaper
 statement), or around the clock without any.
