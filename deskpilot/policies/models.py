@@ -315,3 +315,21 @@ class SlaTarget(_Part):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.priority or self.team_id}: {self.minutes} min"
+
+
+class RecomputeRequest(models.Model):
+    """A recompute of every unsolved ticket's clocks that is owed: written in the transaction that
+    changed a policy or a calendar, removed by the job once it has done the work asked for until
+    then. While one is left over (its job lost with a killed worker, or the queue down when it was
+    queued), the minute's SLA sweep queues the job again (``policies.tasks``)."""
+
+    requested_at = models.DateTimeField(default=timezone.now)
+    # While a job works on it (renewed as it goes) or was just queued for it: not queued again
+    # before this instant.
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"recompute owed since {self.requested_at.isoformat()}"

@@ -26,7 +26,7 @@ import datetime
 import logging
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +38,7 @@ from deskpilot.policies import clock
 from deskpilot.policies.business_time import Interval, Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
-from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, SlaMetric, SlaPolicy
+from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, RecomputeRequest, SlaMetric, SlaPolicy
 from deskpilot.tickets import actions as ticket_actions
 from deskpilot.tickets.models import UNSOLVED, Ticket, TicketEvent, TicketTag
 
@@ -465,29 +465,72 @@ def due_ticket_ids(now: datetime.datetime, limit: int) -> list[int]:
 
 def sweep(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
     """Recompute every ticket whose warning or breach has come; returns how many were. Safe to run
-    in several workers at once: each ticket is re-checked under its lock."""
+    in several workers at once: each ticket is re-checked under its lock. A ticket that fails is
+    logged and passed over (it stays due for the next sweep), never blocking the ones behind it."""
     now = now or timezone.now()
     done = 0
+    after: tuple[datetime.datetime, int] | None = None
     while True:
-        ids = due_ticket_ids(now, batch)
-        progressed = 0
-        for ticket_id in ids:
+        due = Ticket.objects.filter(sla_wake_at__lte=now)
+        if after is not None:
+            due = due.filter(Q(sla_wake_at__gt=after[0]) | Q(sla_wake_at=after[0], pk__gt=after[1]))
+        page = list(due.order_by("sla_wake_at", "pk").values_list("sla_wake_at", "pk")[:batch])
+        for _, ticket_id in page:
             try:
                 if wake(ticket_id, now=now):
-                    progressed += 1
+                    done += 1
             except Exception:
                 logger.exception("SLA clocks of ticket %s could not be recomputed", ticket_id)
-        done += progressed
-        if len(ids) < batch or not progressed:
+        if len(page) < batch:
             return done
+        last_wake, last_id = page[-1]
+        assert last_wake is not None  # filtered on it
+        after = (last_wake, last_id)
 
 
-def recompute_unsolved(*, batch: int = 500) -> int:
+# A recompute owed after a policy change (RecomputeRequest): not queued again for this long after
+# it was queued, nor while its job renews this lease between batches.
+RECOMPUTE_QUEUED_LEASE = datetime.timedelta(minutes=2)
+RECOMPUTE_WORK_LEASE = datetime.timedelta(minutes=10)
+
+
+def request_recompute() -> None:
+    """Write down, in the current transaction, that every unsolved ticket's clocks are owed a
+    recompute; the caller queues the job once it commits (``sla_actions.enqueue_recompute``)."""
+    RecomputeRequest.objects.create(lease_until=timezone.now() + RECOMPUTE_QUEUED_LEASE)
+
+
+def claim_owed_recompute(now: datetime.datetime | None = None) -> bool:
+    """Whether a recompute is owed that no job is known to be doing (its job lost, or never
+    queued); claimed for a new job, so two sweeps queue it once."""
+    now = now or timezone.now()
+    stale = RecomputeRequest.objects.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    return stale.update(lease_until=now + RECOMPUTE_QUEUED_LEASE) > 0
+
+
+def recompute_owed(*, batch: int = 500) -> int:
+    """The recompute job: every unsolved ticket again, then the requests made before it began are
+    settled (a change made while it ran is owed another pass)."""
+    began = timezone.now()
+    owed = RecomputeRequest.objects.filter(requested_at__lte=began)
+
+    def renew() -> None:
+        owed.update(lease_until=timezone.now() + RECOMPUTE_WORK_LEASE)
+
+    renew()
+    done = recompute_unsolved(batch=batch, on_batch=renew)
+    owed.delete()
+    return done
+
+
+def recompute_unsolved(*, batch: int = 500, on_batch: Callable[[], None] | None = None) -> int:
     """Recompute every unsolved ticket (after a policy or calendar changed: a new condition may
     choose another policy for any of them), each under its lock; returns how many. Resumable:
     it walks ticket ids upwards, so a rerun simply repeats the work."""
     done, last = 0, 0
     while True:
+        if on_batch is not None:
+            on_batch()
         ids = list(
             Ticket.objects.filter(status__in=UNSOLVED, pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]
         )

@@ -27,6 +27,7 @@ from deskpilot.accounts.models import Team
 from deskpilot.core.errors import InvalidInput, NotFound
 from deskpilot.customers.models import Organization, Tier
 from deskpilot.policies import actions as calendar_actions
+from deskpilot.policies import sla
 from deskpilot.policies.models import (
     BusinessCalendar,
     DefaultCalendar,
@@ -63,8 +64,11 @@ def _name_taken(noun: str, name: str | None) -> Iterator[None]:
 
 
 def enqueue_recompute() -> None:
-    """Once the current transaction commits: every unsolved ticket's clocks again."""
+    """Once the current transaction commits: every unsolved ticket's clocks again. What is owed is
+    written down in the same transaction (``RecomputeRequest``), so a lost job is queued again."""
     from deskpilot.policies.tasks import recompute_unsolved
+
+    sla.request_recompute()
 
     def run() -> None:
         try:

@@ -24,12 +24,17 @@ def sla_sweep() -> int:
     done = sla.sweep()
     if done:
         logger.info("SLA sweep: %d ticket(s) recomputed", done)
+    if sla.claim_owed_recompute():
+        # A recompute after a policy change is owed and no job is doing it: its job was lost.
+        logger.warning("SLA sweep: a recompute owed after a policy change had no job; queued again")
+        recompute_unsolved()
     return done
 
 
 @db_task(name="policies.recompute_unsolved")
 def recompute_unsolved() -> int:
-    """After a policy or calendar changed: every unsolved ticket's clocks (and policy) again."""
-    done = sla.recompute_unsolved()
+    """After a policy or calendar changed: every unsolved ticket's clocks (and policy) again, and
+    what was owed is settled."""
+    done = sla.recompute_owed()
     logger.info("SLA clocks recomputed for %d unsolved ticket(s)", done)
     return done

@@ -126,6 +126,27 @@ def test_a_late_sweep_still_records_the_true_moment() -> None:
     assert sla_events(ticket) == [("breach", "first_reply", at(10))]
 
 
+def test_tickets_that_fail_never_block_the_sweep_for_the_ones_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy(targets={"first_reply": 60}, warning=None)
+    tickets = []
+    for minute in range(5):
+        with time_machine.travel(at(9) + datetime.timedelta(minutes=minute), tick=False):
+            tickets.append(factories.ticket())
+    broken = {tickets[0].pk, tickets[1].pk, tickets[2].pk}  # the first whole page, due first
+    real = sla.recompute
+
+    def recompute(ticket: Ticket, **kwargs: object) -> sla.Clocks:
+        if ticket.pk in broken:
+            raise RuntimeError("a bad ticket")
+        return real(ticket, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sla, "recompute", recompute)
+    with time_machine.travel(at(11), tick=False):
+        assert sla.sweep(batch=3) == 2
+    assert [bool(sla_events(t)) for t in tickets] == [False, False, False, True, True]
+    assert all(fresh(t).sla_wake_at is not None for t in tickets[:3])  # still due next time
+
+
 def test_a_reply_in_time_fulfils_and_nothing_is_recorded() -> None:
     policy(targets={"first_reply": 60})
     agent = factories.user(Role.AGENT)
