@@ -34,21 +34,22 @@ Definitions, where DOMAIN.md leaves a choice
   stand at the ticket's latest event. The SLA sweep records a breach as an event the moment it
   happens, so a target that ran out is counted breached as soon as that event exists.
 
-Simplification: one calendar per ticket
----------------------------------------
-DOMAIN.md measures a span on the calendar in force when it ends and each status period on the
-calendar in force during it. Events record which team, organization, SLA policy and pinned calendar
-a ticket had at every moment, but not which calendar each of those had at the time (calendar
-assignments are configuration without history). Every business figure is therefore measured on the
-one calendar the ticket has when its metrics are computed (chosen like the SLA clock's,
-``policies.sla.calendar_for``); for a ticket whose team and organization never changed, that is the
-rule exactly.
+Calendars over time
+-------------------
+DOMAIN.md measures a span (first reply, resolutions, an SLA target instance) on the calendar in
+force when it ends, and each status period (waits, on hold) on the calendar in force during it.
+``calendar_history`` reads from the events what chose the calendar at each moment (the SLA policy
+the clock recorded, a rule's pin, the team, the organization); the caller turns each into a
+schedule, chosen as the SLA clock chooses its calendar (``analytics.calendars``), and ``compute``
+applies the rule. One simplification remains: the calendar of a team, organization or policy is
+taken as configured now, since calendar assignments have no history of their own.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -69,6 +70,7 @@ METRIC_FIELDS = (
     "status",
     "priority",
     "team",
+    "organization",
     "assignee",
     "message",
     "escalation",
@@ -77,6 +79,13 @@ METRIC_FIELDS = (
     "sla_policy",
     "sla_pin",
 )
+
+
+# What chooses a ticket's calendar at a moment: (SLA policy, pinned calendar, team, organization).
+CalendarKey = tuple[int | None, int | None, int | None, int | None]
+# The calendars in force: (from this Unix second, schedule), in time order; the first covers all
+# that came before it.
+Calendars = Sequence[tuple[int, Schedule]]
 
 
 class EventRow(Protocol):
@@ -138,15 +147,6 @@ class Figures:
         return sum(o.breached for o in self.sla.values())
 
 
-def latest_pin(events: Sequence[EventRow]) -> dict[str, Any]:
-    """The SLA pin (``{"policy", "calendar"}``) in force after these events; empty when none."""
-    pin: dict[str, Any] = {}
-    for event in events:
-        if event.field == "sla_pin":
-            pin = event.new if isinstance(event.new, dict) else {}
-    return pin
-
-
 def _ts(moment: datetime) -> int:
     return math.floor(moment.timestamp())
 
@@ -155,18 +155,35 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def compute(events: Sequence[EventRow], schedule: Schedule, policy: clock.Policy | None = None) -> Figures:
+def compute(events: Sequence[EventRow], calendars: Schedule | Calendars, policy: clock.Policy | None = None) -> Figures:
     """The metrics of the ticket with these events (time order, the created event first), business
-    time on ``schedule``, SLA outcomes under ``policy`` (none without one). A ticket without a
+    time on ``calendars`` (one schedule, or those in force over time: see
+    ``calendar_history``), SLA outcomes under ``policy`` (none without one). A ticket without a
     created event (never the case for tickets made by the actions) has no metrics."""
     facts = facts_from_events(cast(Sequence[TicketEvent], events))
     if not facts or facts[0].kind != "created":
         return Figures()
     start = facts[0]
     created = _ts(start.at)
+    timeline = [(0, calendars)] if isinstance(calendars, Schedule) else list(calendars)
+    starts = [since for since, _ in timeline]
+
+    def in_force(at: int) -> Schedule:
+        return timeline[max(0, bisect_right(starts, at) - 1)][1]
 
     def duration(a: int, b: int) -> Duration:
-        return Duration(b - a, business_seconds_between(schedule, a, b))
+        """A span, measured on the calendar in force when it ends."""
+        return Duration(b - a, business_seconds_between(in_force(b), a, b))
+
+    def period_business(a: int, b: int) -> int:
+        """A status period: each part on the calendar in force during it."""
+        total = 0
+        i = max(0, bisect_right(starts, a) - 1)
+        while a < b:
+            until = min(b, starts[i + 1]) if i + 1 < len(starts) else b
+            total += business_seconds_between(timeline[i][1], a, until)
+            a, i = until, i + 1
+        return total
 
     # Status periods: (calendar, business) seconds per status, from creation to the latest solve.
     time_in: dict[str, list[int]] = {}
@@ -187,7 +204,7 @@ def compute(events: Sequence[EventRow], schedule: Schedule, policy: clock.Policy
             if status not in SOLVED_STATUSES:
                 spent = time_in.setdefault(status, [0, 0])
                 spent[0] += at - since
-                spent[1] += business_seconds_between(schedule, since, at)
+                spent[1] += period_business(since, at)
                 if new in SOLVED_STATUSES:
                     first_solved = at if first_solved is None else first_solved
                     last_solved = at
@@ -220,7 +237,7 @@ def compute(events: Sequence[EventRow], schedule: Schedule, policy: clock.Policy
         "escalations": escalations,
         "merged_into": merged_into,
         "first_solved_at": None if first_solved is None else _utc(first_solved),
-        "sla": _sla_outcomes(facts, events, policy, schedule) if policy is not None else {},
+        "sla": _sla_outcomes(facts, events, policy, in_force) if policy is not None else {},
     }
     if first_reply_from is not None and first_reply_at is not None:
         figures["first_reply_time"] = duration(first_reply_from, first_reply_at)
@@ -271,13 +288,14 @@ def _people_and_moves(events: Sequence[EventRow]) -> tuple[set[int], set[int], i
 
 
 def _sla_outcomes(
-    facts: Sequence[clock.Fact], events: Sequence[EventRow], policy: clock.Policy, schedule: Schedule
+    facts: Sequence[clock.Fact], events: Sequence[EventRow], policy: clock.Policy, in_force: Callable[[int], Schedule]
 ) -> dict[str, SlaOutcome]:
     """The policy's target instances as they stand at the ticket's latest event (any field: the
-    SLA sweep's breach events move it forward), counted per metric."""
+    SLA sweep's breach events move it forward), counted per metric. Like the SLA clock, on the
+    calendar in force then: a target instance is a span, measured on the calendar of its end."""
     latest = max(event.created_at for event in events)
     counts: dict[str, list[int]] = {}
-    for instance in clock.evaluate(facts, policy, schedule, latest):
+    for instance in clock.evaluate(facts, policy, in_force(_ts(latest)), latest):
         tally = counts.setdefault(instance.metric, [0, 0, 0])
         if instance.state.startswith("breached"):
             tally[1] += 1
@@ -286,3 +304,39 @@ def _sla_outcomes(
         else:
             tally[2] += 1
     return {metric: SlaOutcome(*tally) for metric, tally in counts.items()}
+
+
+def calendar_history(events: Sequence[EventRow], current_policy: int | None) -> list[tuple[int, CalendarKey]]:
+    """What chose the ticket's calendar from its creation on: (Unix second, key) at creation and
+    at each change of SLA policy, pin, team or organization. The policy is the one the SLA clock
+    recorded (``sla_policy`` events) until its latest record, and ``current_policy`` from then on
+    (or throughout, when none was recorded: a bulk SLA rebuild sets policies without events)."""
+    last_policy_event = max((i for i, e in enumerate(events) if e.field == "sla_policy"), default=None)
+    policy = current_policy if last_policy_event is None else None
+    pinned = team = organization = None
+    history: list[tuple[int, CalendarKey]] = []
+    for i, event in enumerate(events):
+        name, new = event.field, event.new
+        if name == "created":
+            initial = new if isinstance(new, dict) else {}
+            team, organization = initial.get("team"), initial.get("organization")
+        elif name == "team":
+            team = new
+        elif name == "organization":
+            organization = new
+        elif name == "sla_pin":
+            pinned = new.get("calendar") if isinstance(new, dict) else None
+        elif name == "sla_policy":
+            recorded = new.get("id") if isinstance(new, dict) else None
+            policy = current_policy if i == last_policy_event else recorded
+        else:
+            continue
+        if not history and name != "created":
+            continue  # nothing is measured before the ticket exists
+        key = (policy, pinned, team, organization)
+        at = _ts(event.created_at)
+        if history and history[-1][0] == at:
+            history.pop()  # several changes at one instant: the last one stands
+        if not history or history[-1][1] != key:
+            history.append((at, key))
+    return history or [(0, (current_policy, None, None, None))]

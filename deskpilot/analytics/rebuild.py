@@ -4,7 +4,7 @@ import, on demo data (written without the live path), or when a definition chang
 The same pieces as the live path (``analytics.ticket_metrics``): ``metrics.compute`` per ticket
 and the one upsert statement (``write_rows``), over streamed rows instead of one ticket at a time.
 Tickets and their events are read chunk by chunk in ticket order with a raw cursor, policies and
-calendars are resolved from maps loaded once (``calendar_maps``, the bulk ``calendar_of``), and
+calendars are resolved from assignments loaded once (``calendars.load_all``), and
 each chunk is written in one transaction. Resumable (``from_id``), and shared between forked worker
 processes (``workers``), like the SLA rebuild.
 """
@@ -20,11 +20,11 @@ from typing import Any
 from django.db import connection, connections, transaction
 from django.db.models import Max, Min
 
+from deskpilot.analytics.calendars import load_all
 from deskpilot.analytics.event_rows import EventRow, read_events
-from deskpilot.analytics.metrics import compute, latest_pin
+from deskpilot.analytics.metrics import calendar_history, compute
 from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
 from deskpilot.policies import sla
-from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
 from deskpilot.tickets.models import Ticket
 
 CHUNK = 5000
@@ -50,30 +50,6 @@ class _Ticket:
 class Totals:
     tickets: int = 0
     last_id: int = 0
-
-
-CalendarChoice = Callable[[int | None, int | None, int | None, int | None], BusinessCalendar | None]
-
-
-def calendar_maps() -> CalendarChoice:
-    """``ticket_metrics.calendar_of`` (policy calendar, pin, team, organization) without a query
-    per ticket: every calendar assignment loaded once."""
-    by_id = {c.pk: c for c in BusinessCalendar.objects.all()}
-    teams = dict(TeamCalendar.objects.values_list("team_id", "calendar_id"))
-    organizations = dict(OrganizationCalendar.objects.values_list("organization_id", "calendar_id"))
-    default = DefaultCalendar.objects.order_by("calendar_id").values_list("calendar_id", flat=True).first()
-
-    def choose(
-        policy_calendar: int | None, pinned: int | None, team_id: int | None, organization_id: int | None
-    ) -> BusinessCalendar | None:
-        team = teams.get(team_id) if team_id is not None else None
-        organization = organizations.get(organization_id) if organization_id is not None else None
-        for candidate in (policy_calendar, pinned, team, organization, default):
-            if candidate is not None and candidate in by_id:
-                return by_id[candidate]
-        return None
-
-    return choose
 
 
 def _tickets(after: int, last: int | None, limit: int) -> list[_Ticket]:
@@ -108,7 +84,7 @@ def rebuild_all(
 
 def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] | None, chunk: int) -> Totals:
     """Tickets with ids in (after, last] (no upper bound when ``last`` is None), chunk by chunk."""
-    calendar_of = calendar_maps()
+    assignments = load_all()
     sla.active_policies()
     policies: dict[int, sla.CompiledPolicy | None] = {}
     totals = Totals(last_id=after)
@@ -126,10 +102,9 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
             if policy_id is not None and policy_id not in policies:
                 policies[policy_id] = sla.policy_by_id(policy_id)
             policy = policies.get(policy_id) if policy_id is not None else None
-            policy_calendar = policy.calendar_id if policy is not None else None
-            pinned = latest_pin(history).get("calendar")
-            calendar = calendar_of(policy_calendar, pinned, ticket.team_id, ticket.organization_id)
-            figures = compute(history, schedule_of(calendar), policy.clock if policy is not None else None)
+            history_keys = calendar_history(history, policy.id if policy is not None else None)
+            calendars = [(at, schedule_of(assignments.choose(key))) for at, key in history_keys]
+            figures = compute(history, calendars, policy.clock if policy is not None else None)
             rows.append(row(ticket, policy.id if policy is not None else None, figures))
         with transaction.atomic():
             write_rows(rows)

@@ -3,11 +3,9 @@
 ``on_events_recorded`` (connected to ``tickets.signals.events_recorded`` after the SLA clock and
 the automation, so it sees their effects) recomputes the ticket's row from all its events with
 ``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
-has a policy; the calendar; the upsert) for a change the metrics read, none for others (tags,
-followers, CCs, subject). The calendar is the one the SLA
-clock would use (as ``policies.sla.calendar_for`` chooses it: the policy's, the pinned one, the
-team's, the organization's, the default; ``calendar_of`` makes the same choice in a cheaper
-statement), or around the clock without any.
+has a policy; the calendars; the upsert) for a change the metrics read, none for others (tags,
+followers, CCs, subject). Business time counts on the calendars the ticket had over its history,
+each chosen as the SLA clock chooses one (``analytics.calendars``).
 
 Rows are written by one upsert statement shared with the rebuild (``write_rows``), so both paths
 store exactly the same values.
@@ -22,13 +20,14 @@ from typing import Any, Protocol
 
 from django.db import connection
 
+from deskpilot.analytics.calendars import load_for
 from deskpilot.analytics.event_rows import EventRow, read_events
-from deskpilot.analytics.metrics import METRIC_FIELDS, TIME_METRICS, Figures, SlaOutcome, compute, latest_pin
+from deskpilot.analytics.metrics import METRIC_FIELDS, TIME_METRICS, Figures, SlaOutcome, calendar_history, compute
 from deskpilot.analytics.models import TicketMetrics
 from deskpilot.policies import sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
-from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
+from deskpilot.policies.models import BusinessCalendar
 from deskpilot.tickets.models import Ticket, TicketEvent
 
 DIMENSIONS = (
@@ -62,36 +61,6 @@ FIGURES = (
 )
 # Every column the metrics own; csat_good belongs to the feedback app and is never overwritten.
 COLUMNS = DIMENSIONS + FIGURES
-
-
-@functools.cache
-def _calendar_sql(vendor: str) -> str:
-    def table(model: type[Any]) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
-    # Candidates with their rank, as calendar_for ranks them; a candidate that names no calendar
-    # (a pin to a deleted one) drops out at the join. Only table names from the models are
-    # formatted in; the ids are parameters (cast, so PostgreSQL can type a NULL in the union).
-    return (
-        "SELECT c.* FROM ("
-        "SELECT CAST(%s AS bigint) AS calendar_id, 0 AS rank UNION ALL SELECT CAST(%s AS bigint), 1 "
-        f"UNION ALL SELECT calendar_id, 2 FROM {table(TeamCalendar)} WHERE team_id = %s "
-        f"UNION ALL SELECT calendar_id, 3 FROM {table(OrganizationCalendar)} WHERE organization_id = %s "
-        f"UNION ALL SELECT calendar_id, 4 FROM {table(DefaultCalendar)}"
-        f") candidates JOIN {table(BusinessCalendar)} c ON c.id = candidates.calendar_id "
-        "ORDER BY candidates.rank, c.id LIMIT 1"
-    )
-
-
-def calendar_of(
-    policy_calendar: int | None, pinned: int | None, team_id: int | None, organization_id: int | None
-) -> BusinessCalendar | None:
-    """The calendar ``policies.sla.calendar_for`` chooses, in one plain statement: the policy's,
-    the pinned one, the team's, the organization's, or the default (a test holds the two
-    together). calendar_for builds an ORM query of conditional ranks: 1.5 ms of CPU per call, half
-    of what the whole update may add to a change; this takes a tenth of a millisecond."""
-    params = [policy_calendar, pinned, team_id, organization_id]
-    return next(iter(BusinessCalendar.objects.raw(_calendar_sql(connection.vendor), params)), None)
 
 
 def schedule_of(calendar: BusinessCalendar | None) -> Schedule:
@@ -194,10 +163,10 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     change)."""
     events = [event for _, event in read_events(ticket.pk, ticket.pk)]
     policy = sla.policy_by_id(policy_id) if policy_id is not None else None
-    pin = latest_pin(events)
-    policy_calendar = policy.calendar_id if policy is not None else None
-    calendar = calendar_of(policy_calendar, pin.get("calendar"), ticket.team_id, ticket.organization_id)
-    figures = compute(events, schedule_of(calendar), policy.clock if policy is not None else None)
+    history = calendar_history(events, policy.id if policy is not None else None)
+    assignments = load_for(key for _, key in history)
+    calendars = [(at, schedule_of(assignments.choose(key))) for at, key in history]
+    figures = compute(events, calendars, policy.clock if policy is not None else None)
     # A policy deleted meanwhile is no policy (the column is a foreign key).
     write_rows([row(ticket, policy.id if policy is not None else None, figures)])
     _remember(ticket, events)
@@ -207,7 +176,7 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
 # --- the receiver ------------------------------------------------------------------------------
 
 # Ticket fields copied as dimensions that the metrics themselves do not read.
-_DIMENSION_FIELDS = frozenset({"channel", "type", "organization"})
+_DIMENSION_FIELDS = frozenset({"channel", "type"})
 
 _SEEN = "_analytics_metrics_seen"
 

@@ -1,6 +1,6 @@
 """The calendar the metrics count business time on is the one the SLA clock's calendar_for
-chooses: the live path's single statement (calendar_of) and the rebuild's maps (calendar_maps)
-agree with it in every ranking case."""
+chooses: with the live path's assignments (one statement for a ticket's keys) and the rebuild's
+(all of them, loaded once), in every ranking case."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import datetime
 import itertools
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from deskpilot.analytics.rebuild import calendar_maps
-from deskpilot.analytics.ticket_metrics import calendar_of
+from deskpilot.analytics.calendars import load_all, load_for
 from deskpilot.policies import sla
 from deskpilot.policies.models import (
     BusinessCalendar,
@@ -52,23 +53,40 @@ def test_every_ranking_case_chooses_what_calendar_for_chooses() -> None:
             DefaultCalendar.objects.create(calendar=calendars["default"])
         else:
             DefaultCalendar.objects.all().delete()
-        maps = calendar_maps()
+        everything = load_all()
         seen = set()
         for policy, pinned, ticket_team, ticket_organization in itertools.product(policies, pins, teams, organizations):
             ticket = Ticket(team=ticket_team, organization=ticket_organization)
             expected = sla.calendar_for(policy, ticket, pinned)
-            args = (policy.calendar_id, pinned, ticket.team_id, ticket.organization_id)
-            assert calendar_of(*args) == expected, args
-            assert maps(*args) == expected, args
+            key = (policy.id, pinned, ticket.team_id, ticket.organization_id)
+            assert load_for([key]).choose(key) == expected, key
+            assert everything.choose(key) == expected, key
             seen.add(expected.name if expected is not None else None)
         # Every rank was chosen at least once (and none when there is nothing at all).
         assert seen == {"policy", "pinned", "team", "organization", "default" if has_default else None}
+        # A policy without any calendar key at all: the default, or none.
+        nothing = (None, None, None, None)
+        assert load_for([nothing]).choose(nothing) == (calendars["default"] if has_default else None)
+
+
+def test_one_statement_serves_all_the_keys_of_a_history() -> None:
+    berlin = BusinessCalendar.objects.create(name="Berlin", time_zone="Europe/Berlin")
+    tokyo = BusinessCalendar.objects.create(name="Tokyo", time_zone="Asia/Tokyo")
+    first, second = factories.team(), factories.team()
+    TeamCalendar.objects.create(team=first, calendar=berlin)
+    TeamCalendar.objects.create(team=second, calendar=tokyo)
+    keys = [(None, None, first.pk, None), (None, None, second.pk, None), (None, None, None, None)]
+    with CaptureQueriesContext(connection) as captured:
+        assignments = load_for(keys)
+    assert len(captured) == 1
+    assert [assignments.choose(k) for k in keys] == [berlin, tokyo, None]
 
 
 def test_the_chosen_calendar_comes_with_what_its_schedule_needs() -> None:
     calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Berlin", holiday_country="DE")
     DefaultCalendar.objects.create(calendar=calendar)
-    chosen = calendar_of(None, None, None, None)
+    key = (None, None, None, None)
+    chosen = load_for([key]).choose(key)
     assert chosen is not None
     assert (chosen.pk, chosen.time_zone, chosen.holiday_country) == (calendar.pk, "Europe/Berlin", "DE")
     assert chosen.updated_at == BusinessCalendar.objects.get(pk=calendar.pk).updated_at

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from deskpilot.analytics.metrics import Duration, SlaOutcome, compute, latest_pin
+from deskpilot.analytics.metrics import Duration, SlaOutcome, calendar_history, compute
 from deskpilot.policies import clock
 from deskpilot.policies.business_time import Interval, Schedule
 from deskpilot.policies.sla import ALWAYS_OPEN
@@ -272,11 +272,47 @@ def test_without_a_created_event_there_are_no_metrics() -> None:
     assert figures.solved_at is None
 
 
-def test_the_latest_pin_wins() -> None:
+def test_a_span_counts_on_the_calendar_in_force_when_it_ends() -> None:
+    tokyo = Schedule("Asia/Tokyo", NINE_TO_FIVE.intervals)  # 00:00-08:00 UTC
+    # Created Monday 07:00 UTC under Tokyo's hours; moved to a UTC office at 08:30; solved 10:00.
+    calendars = [(int(at(7).timestamp()), tokyo), (int(at(8.5).timestamp()), NINE_TO_FIVE)]
+    events = [*created(at(7)), status(at(10), "solved")]
+    figures = compute(events, calendars)
+    # The whole span on the UTC office's calendar (09:00-10:00), the one in force at the end...
+    assert figures.full_resolution_time == Duration(3 * HOUR, HOUR)
+    # ...but the time in new split: 07:00-08:00 open in Tokyo, 08:30-10:00 open 09:00-10:00 in UTC.
+    assert figures.requester_wait_time == Duration(3 * HOUR, 2 * HOUR)
+
+
+def test_calendar_history_follows_team_organization_pin_and_policy() -> None:
     events = [
-        *created(at(9)),
-        Event("sla_pin", {"policy": None, "calendar": 3}, at(10)),
-        Event("sla_pin", {"policy": 2, "calendar": 4}, at(11)),
+        *created(at(9), team=1, organization=5),
+        Event("sla_policy", {"id": 3, "name": "Standard"}, at(9)),
+        Event("team", 2, at(10)),
+        Event("assignee", 8, at(10.5)),  # no say in the calendar
+        Event("sla_pin", {"policy": None, "calendar": 9}, at(11)),
+        Event("organization", None, at(12)),
+        Event("sla_policy", {"id": 4, "name": "Premium"}, at(13)),
+        Event("team", 1, at(14)),
+        Event("team", 2, at(14)),  # undone at the same instant: no change
     ]
-    assert latest_pin(events) == {"policy": 2, "calendar": 4}
-    assert latest_pin(created(at(9))) == {}
+    history = calendar_history(events, current_policy=4)
+    assert history == [
+        (int(at(9).timestamp()), (3, None, 1, 5)),
+        (int(at(10).timestamp()), (3, None, 2, 5)),
+        (int(at(11).timestamp()), (3, 9, 2, 5)),
+        (int(at(12).timestamp()), (3, 9, 2, None)),
+        (int(at(13).timestamp()), (4, 9, 2, None)),
+    ]
+
+
+def test_without_recorded_policies_the_current_one_applies_throughout() -> None:
+    events = [*created(at(9), team=1), Event("team", 2, at(10))]
+    assert calendar_history(events, current_policy=7) == [
+        (int(at(9).timestamp()), (7, None, 1, None)),
+        (int(at(10).timestamp()), (7, None, 2, None)),
+    ]
+    # The latest recorded policy gives way to the current one (a bulk SLA rebuild changed it).
+    events.append(Event("sla_policy", {"id": 3, "name": "Old"}, at(11)))
+    assert calendar_history(events, current_policy=7)[-1] == (int(at(11).timestamp()), (7, None, 2, None))
+    assert calendar_history([], current_policy=7) == [(0, (7, None, None, None))]

@@ -261,3 +261,22 @@ def test_a_change_the_metrics_do_not_read_adds_no_query() -> None:
         without = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"tags": ["a"]}))
     with_metrics = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"tags": ["b"]}))
     assert len(with_metrics) == len(without)
+
+
+def test_a_move_to_a_team_with_another_calendar_splits_the_waits_and_measures_spans_at_their_end() -> None:
+    """DOMAIN.md: a span on the calendar in force when it ends, each status period on the one in
+    force during it. Tokyo's 09:00-17:00 is 00:00-08:00 UTC."""
+    agent = factories.user(Role.AGENT)
+    tokyo_desk, london_desk = factories.team(members=[agent]), factories.team(members=[agent])
+    TeamCalendar.objects.create(team=tokyo_desk, calendar=calendar("Tokyo", "Asia/Tokyo"))
+    TeamCalendar.objects.create(team=london_desk, calendar=calendar("London", "UTC"))
+    with time_machine.travel(at(7), tick=False):
+        ticket = factories.ticket(actor=agent, team=tokyo_desk, requester=factories.customer(), status=Status.OPEN)
+    with time_machine.travel(at(8.5), tick=False):
+        actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"team": london_desk})
+    with time_machine.travel(at(10), tick=False):
+        actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    row = metrics(ticket)
+    assert (row.full_resolution_time, row.full_resolution_time_business) == (3 * HOUR, HOUR)
+    assert (row.requester_wait_time, row.requester_wait_time_business) == (3 * HOUR, 2 * HOUR)
+    assert row.group_stations == 2
