@@ -11,19 +11,17 @@ processes (``workers``), like the SLA rebuild.
 
 from __future__ import annotations
 
-import multiprocessing
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, connections, transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
 
 from deskpilot.analytics.calendars import load_all
 from deskpilot.analytics.event_rows import EventRow, read_events
 from deskpilot.analytics.metrics import calendar_history, compute
 from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
+from deskpilot.core import parallel
 from deskpilot.policies import sla
 from deskpilot.tickets.models import Ticket
 
@@ -77,8 +75,15 @@ def rebuild_all(
     """Recompute the metrics record of every ticket with an id above ``from_id``; ``progress``
     hears how many tickets each chunk did. With ``workers`` above 1 (and a database other processes
     can open) the id range is split between that many forked processes."""
-    if workers > 1 and _can_fork():
-        return _parallel(from_id, progress, chunk, workers)
+    if workers > 1 and parallel.can_fork():
+        # Every row is replaced, so running again after a failed worker is safe.
+        spans = parallel.id_spans(Ticket.objects.all(), from_id, workers)
+        if not spans:
+            return Totals(last_id=from_id)
+        parts = parallel.in_workers(
+            lambda after, last, done: rebuild_range(after, last, done, chunk), spans, progress, "metrics rebuild"
+        )
+        return Totals(tickets=sum(p.tickets for p in parts), last_id=spans[-1][1])
     return rebuild_range(from_id, None, progress, chunk)
 
 
@@ -112,69 +117,3 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
         totals.last_id = tickets[-1].pk
         if progress is not None:
             progress(len(tickets))
-
-
-# --- worker processes --------------------------------------------------------------------------
-# The shape of ``policies.sla_rebuild._parallel``, which is bound to the SLA's own range function
-# (and private to it, like ``_can_fork``): a shared helper in core would serve both.
-
-
-def _can_fork() -> bool:
-    """Worker processes need a database other connections can open (not SQLite's in-memory test
-    database), to be outside a transaction (they could not see its rows) and the fork start method
-    (POSIX)."""
-    if "fork" not in multiprocessing.get_all_start_methods() or connection.in_atomic_block:
-        return False
-    if connection.vendor == "sqlite":
-        name = str(connection.settings_dict["NAME"])
-        return not (name == ":memory:" or "mode=memory" in name)
-    return True
-
-
-def _parallel(from_id: int, progress: Callable[[int], None] | None, chunk: int, workers: int) -> Totals:
-    """The ids above ``from_id`` split into ``workers`` equal spans, each rebuilt by a forked
-    process with its own connection; the parent relays their progress and adds up their totals.
-    A worker that fails stops the run with its error; what was written stays, and running again is
-    safe (every row is replaced)."""
-    bounds = Ticket.objects.filter(pk__gt=from_id).aggregate(lo=Min("pk"), hi=Max("pk"))
-    if bounds["lo"] is None:
-        return Totals(last_id=from_id)
-    lo, hi = bounds["lo"], bounds["hi"]
-    span = -(-(hi - lo + 1) // workers)
-    ranges = [(lo - 1 + i * span, min(hi, lo - 1 + (i + 1) * span)) for i in range(workers) if lo + i * span <= hi]
-    context = multiprocessing.get_context("fork")
-    messages: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
-    # Children must not share the parent's open connections: each opens its own.
-    connections.close_all()
-    processes = [context.Process(target=_worker, args=(a, b, chunk, messages), daemon=True) for a, b in ranges]
-    for process in processes:
-        process.start()
-    totals = Totals(last_id=hi)
-    remaining = len(processes)
-    try:
-        while remaining:
-            kind, value = messages.get()
-            if kind == "progress":
-                if progress is not None:
-                    progress(value)
-            elif kind == "done":
-                remaining -= 1
-                totals.tickets += value.tickets
-            else:
-                raise RuntimeError(f"a metrics rebuild worker failed:\n{value}")
-    finally:
-        for process in processes:
-            if process.is_alive() and remaining:
-                process.terminate()
-            process.join()
-    return totals
-
-
-def _worker(after: int, last: int, chunk: int, messages: Any) -> None:
-    try:
-        totals = rebuild_range(after, last, lambda n: messages.put(("progress", n)), chunk)
-        messages.put(("done", totals))
-    except BaseException:
-        messages.put(("error", traceback.format_exc()))
-    finally:
-        connections.close_all()

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import multiprocessing
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, connections, transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
 from django.utils import timezone
 
+from deskpilot.core import parallel
 from deskpilot.policies import clock, sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
@@ -156,10 +154,24 @@ def recompute_all(
 ) -> Totals:
     """Recompute the SLA state of every ticket with an id above ``from_id``; ``progress`` hears how
     many tickets each chunk did. With ``workers`` above 1 the id range is split between that many
-    processes (see ``_parallel``)."""
+    processes (``core.parallel``)."""
     now = now or timezone.now()
-    if workers > 1 and _can_fork():
-        return _parallel(from_id, now, progress, chunk, workers)
+    if workers > 1 and parallel.can_fork():
+        # Tickets are independent of each other, so the spans never touch the same rows (SQLite
+        # serialises the writes; each chunk's transaction is short). Running again is safe:
+        # findings already recorded are not recorded twice.
+        spans = parallel.id_spans(Ticket.objects.all(), from_id, workers)
+        if not spans:
+            return Totals(last_id=from_id)
+        parts = parallel.in_workers(
+            lambda after, last, done: _recompute_range(after, last, now, done, chunk), spans, progress, "SLA recompute"
+        )
+        return Totals(
+            tickets=sum(p.tickets for p in parts),
+            with_policy=sum(p.with_policy for p in parts),
+            findings=sum(p.findings for p in parts),
+            last_id=spans[-1][1],
+        )
     return _recompute_range(from_id, None, now, progress, chunk)
 
 
@@ -183,75 +195,6 @@ def _recompute_range(
         totals.last_id = tickets[-1].pk
         if progress is not None:
             progress(len(tickets))
-
-
-def _can_fork() -> bool:
-    """Worker processes need a database other connections can open (not SQLite's in-memory test
-    database), to be outside a transaction (they could not see its rows) and the fork start method
-    (POSIX)."""
-    if "fork" not in multiprocessing.get_all_start_methods() or connection.in_atomic_block:
-        return False
-    if connection.vendor == "sqlite":
-        name = str(connection.settings_dict["NAME"])
-        return not (name == ":memory:" or "mode=memory" in name)
-    return True
-
-
-def _parallel(
-    from_id: int, now: datetime.datetime, progress: Callable[[int], None] | None, chunk: int, workers: int
-) -> Totals:
-    """The ids above ``from_id`` split into ``workers`` equal spans, each recomputed by a forked
-    process with its own database connection; the parent relays their progress and adds up their
-    totals. Tickets are independent of each other, so the spans never touch the same rows (SQLite
-    serialises the writes; each chunk's transaction is short). A worker that fails stops the run
-    with its error; what the others finished stays written, and running again is safe (findings
-    already recorded are not recorded twice)."""
-    bounds = Ticket.objects.filter(pk__gt=from_id).aggregate(lo=Min("pk"), hi=Max("pk"))
-    if bounds["lo"] is None:
-        return Totals(last_id=from_id)
-    lo, hi = bounds["lo"], bounds["hi"]
-    span = -(-(hi - lo + 1) // workers)
-    ranges = [(lo - 1 + i * span, min(hi, lo - 1 + (i + 1) * span)) for i in range(workers) if lo + i * span <= hi]
-    context = multiprocessing.get_context("fork")
-    messages: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
-    # Children must not share the parent's open connections (or its transaction): each opens its own.
-    connections.close_all()
-    processes = [
-        context.Process(target=_worker, args=(after, last, now, chunk, messages), daemon=True) for after, last in ranges
-    ]
-    for process in processes:
-        process.start()
-    totals = Totals(last_id=hi)
-    remaining = len(processes)
-    try:
-        while remaining:
-            kind, value = messages.get()
-            if kind == "progress":
-                if progress is not None:
-                    progress(value)
-            elif kind == "done":
-                remaining -= 1
-                totals.tickets += value.tickets
-                totals.with_policy += value.with_policy
-                totals.findings += value.findings
-            else:
-                raise RuntimeError(f"an SLA recompute worker failed:\n{value}")
-    finally:
-        for process in processes:
-            if process.is_alive() and remaining:
-                process.terminate()
-            process.join()
-    return totals
-
-
-def _worker(after: int, last: int, now: datetime.datetime, chunk: int, messages: Any) -> None:
-    try:
-        totals = _recompute_range(after, last, now, lambda n: messages.put(("progress", n)), chunk)
-        messages.put(("done", totals))
-    except BaseException:
-        messages.put(("error", traceback.format_exc()))
-    finally:
-        connections.close_all()
 
 
 def _chunk(

@@ -18,7 +18,8 @@ from django.forms.models import model_to_dict
 from deskpilot.accounts.models import Role
 from deskpilot.analytics import ticket_metrics
 from deskpilot.analytics.models import TicketMetrics
-from deskpilot.analytics.rebuild import _can_fork, rebuild_all
+from deskpilot.analytics.rebuild import rebuild_all
+from deskpilot.core.parallel import can_fork
 from deskpilot.policies import sla
 from deskpilot.policies.business_time import Schedule, business_seconds
 from deskpilot.policies.calendars import schedule_for
@@ -275,7 +276,7 @@ def test_a_bad_argument_is_a_usage_error_naming_it(option: str, value: str) -> N
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_processes_share_the_rebuild_and_agree_with_the_live_path() -> None:
-    if not _can_fork():
+    if not can_fork():
         pytest.skip("worker processes need a database they can open (the SQLite test database is in memory)")
     tickets = _scenario()
     live = _rows()

@@ -11,7 +11,8 @@ import time_machine
 from django.core.management import call_command
 
 from deskpilot.accounts.models import Role
-from deskpilot.policies import sla, sla_rebuild
+from deskpilot.core import parallel
+from deskpilot.policies import sla
 from deskpilot.policies.models import BusinessCalendar, BusinessInterval, DefaultCalendar, SlaPolicy, SlaTarget
 from deskpilot.policies.sla_rebuild import recompute_all
 from deskpilot.tickets import actions
@@ -97,7 +98,7 @@ def test_the_rebuild_agrees_with_the_live_path() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_processes_share_the_rebuild_and_agree_with_the_live_path() -> None:
-    if not sla_rebuild._can_fork():
+    if not parallel.can_fork():
         pytest.skip("worker processes need a database they can open (the SQLite test database is in memory)")
     tickets, end = _scenario()
     live_state, live_findings = _state(), _findings()
