@@ -30,6 +30,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from deskpilot.accounts.models import Role, TeamMembership, User
+from deskpilot.analytics.rebuild import rebuild_all as rebuild_metrics
 from deskpilot.customers.models import CustomerEmail, Organization
 from deskpilot.demo import policies as demo_policies
 from deskpilot.demo import simulate, staff
@@ -337,6 +338,8 @@ def generate(
     report.stage("service policies")
     demo_policies.ensure_service_policies(since=since)
     # The history's SLA clocks, warnings and breaches (the bulk writer bypasses the live path).
-    clocks = report.task("SLA clocks", Ticket.objects.count())
-    recompute_all(now=now, progress=clocks, workers=os.cpu_count() or 1)
+    total = Ticket.objects.count()
+    recompute_all(now=now, progress=report.task("SLA clocks", total), workers=os.cpu_count() or 1)
+    # The per-ticket metrics, from the events above and the SLA findings just recorded.
+    rebuild_metrics(progress=report.task("ticket metrics", total), workers=os.cpu_count() or 1)
     return result

@@ -22,6 +22,7 @@ from django.db.models import ForeignKey, Model
 
 from deskpilot import demo
 from deskpilot.accounts.models import Role, TeamMembership, User
+from deskpilot.analytics.models import TicketMetrics
 from deskpilot.core import search
 from deskpilot.core.html import text_to_html
 from deskpilot.customers.models import Customer, CustomerEmail
@@ -347,6 +348,11 @@ def test_the_history_runs_under_the_demo_service_policies():
         with transaction.atomic():
             sla.recompute(Ticket.objects.select_for_update().get(pk=ticket.pk), now=NOW)
     assert findings.count() == before
+    # Every ticket has its metrics record, with the breaches counted.
+    metrics = TicketMetrics.objects.filter(ticket__in=tickets)
+    assert metrics.count() == len(tickets)
+    assert metrics.filter(sla_breached__gt=0).exists()
+    assert metrics.filter(solved_at__isnull=False).count() == sum(t.status in ("solved", "closed") for t in tickets)
     # Unsolved tickets with a running clock have a next breach and a wake-up.
     running = [t for t in tickets if t.status in UNSOLVED and t.sla_wake_at is not None]
     assert running
