@@ -427,10 +427,18 @@ def sweep(now: datetime.datetime | None = None) -> int:
     while True:
         ids = outbox.claim_due(WebhookDelivery, queued=DeliveryStatus.QUEUED, now=now, limit=SWEEP_BATCH)
         for delivery_id in ids:
+            # Receivers that time out one after another can make a batch outlast its lease: each
+            # claim is renewed at the moment of its attempt, and one another worker has taken
+            # meanwhile is left to it. The attempt (and its backoff) counts from that moment.
+            moment = max(now, timezone.now())
+            if not outbox.renew(
+                WebhookDelivery, delivery_id, queued=DeliveryStatus.QUEUED, held_until=now + outbox.LEASE, now=moment
+            ):
+                continue
             try:
-                deliver(delivery_id, now=now, claimed=True)
+                deliver(delivery_id, now=moment, claimed=True)
+                attempted += 1
             except Exception:
                 logger.exception("webhook delivery %s could not be attempted", delivery_id)
-        attempted += len(ids)
         if len(ids) < SWEEP_BATCH:
             return attempted

@@ -27,8 +27,9 @@ def claim(model: type[models.Model], pk: int, *, queued: str, now: datetime.date
 
 
 def claim_due(model: type[models.Model], *, queued: str, now: datetime.datetime, limit: int) -> list[int]:
-    """Claim up to ``limit`` queued rows whose time has come, oldest due first. On PostgreSQL,
-    rows another worker is claiming are skipped (SKIP LOCKED) rather than waited for."""
+    """Claim up to ``limit`` queued rows whose time has come, oldest due first, until ``now`` plus
+    the lease (renew each with ``renew`` before attempting it). On PostgreSQL, rows another
+    worker is claiming are skipped (SKIP LOCKED) rather than waited for."""
     manager: Any = model._default_manager
     due = manager.filter(status=queued, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
     with transaction.atomic():
@@ -38,3 +39,13 @@ def claim_due(model: type[models.Model], *, queued: str, now: datetime.datetime,
         if ids:
             manager.filter(pk__in=ids).update(next_attempt_at=now + LEASE)
     return ids
+
+
+def renew(
+    model: type[models.Model], pk: int, *, queued: str, held_until: datetime.datetime, now: datetime.datetime
+) -> bool:
+    """Renew the claim on one row of a batch this worker claimed (``claim_due`` set it to
+    ``held_until``), just before attempting it: a batch attempted one by one can outlast its lease,
+    and a row another worker has claimed since is left to that worker (False)."""
+    manager: Any = model._default_manager
+    return bool(manager.filter(pk=pk, status=queued, next_attempt_at=held_until).update(next_attempt_at=now + LEASE))
