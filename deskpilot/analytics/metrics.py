@@ -40,7 +40,7 @@ DOMAIN.md measures a span (first reply, resolutions, an SLA target instance) on 
 force when it ends, and each status period (waits, on hold) on the calendar in force during it.
 ``calendar_history`` reads from the events what chose the calendar at each moment (the SLA policy
 the clock recorded, a rule's pin, the team, the organization); the caller turns each into a
-schedule, chosen as the SLA clock chooses its calendar (``analytics.calendars``), and ``compute``
+schedule, chosen as the SLA clock chooses its calendar (``policies.calendar_choice``), and ``compute``
 applies the rule. One simplification remains: the calendar of a team, organization or policy is
 taken as configured now, since calendar assignments have no history of their own.
 """
@@ -56,6 +56,7 @@ from typing import Any, Protocol, cast
 
 from deskpilot.policies import clock
 from deskpilot.policies.business_time import Schedule, business_seconds_between
+from deskpilot.policies.calendar_choice import CalendarKey
 from deskpilot.policies.facts import facts_from_events
 from deskpilot.tickets.models import TicketEvent
 
@@ -81,8 +82,6 @@ METRIC_FIELDS = (
 )
 
 
-# What chooses a ticket's calendar at a moment: (SLA policy, pinned calendar, team, organization).
-CalendarKey = tuple[int | None, int | None, int | None, int | None]
 # The calendars in force: (from this Unix second, schedule), in time order; the first covers all
 # that came before it.
 Calendars = Sequence[tuple[int, Schedule]]

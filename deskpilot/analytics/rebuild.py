@@ -4,7 +4,7 @@ import, on demo data (written without the live path), or when a definition chang
 The same pieces as the live path (``analytics.ticket_metrics``): ``metrics.compute`` per ticket
 and the one upsert statement (``write_rows``), over streamed rows instead of one ticket at a time.
 Tickets and their events are read chunk by chunk in ticket order with a raw cursor, policies and
-calendars are resolved from assignments loaded once (``calendars.load_all``), and
+calendars are resolved from assignments loaded once (``calendar_choice.load_all``), and
 each chunk is written in one transaction. Resumable (``from_id``), and shared between forked worker
 processes (``workers``), like the SLA rebuild.
 """
@@ -17,12 +17,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from deskpilot.analytics.calendars import load_all
 from deskpilot.analytics.event_rows import EventRow, read_events
 from deskpilot.analytics.metrics import calendar_history, compute
 from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
 from deskpilot.core import parallel
 from deskpilot.policies import sla
+from deskpilot.policies.calendar_choice import load_all
 from deskpilot.tickets.models import Ticket
 
 CHUNK = 5000

@@ -5,7 +5,7 @@ the automation, so it sees their effects) recomputes the ticket's row from all i
 ``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
 has a policy; the calendars; the upsert) for a change the metrics read, none for others (tags,
 followers, CCs, subject). Business time counts on the calendars the ticket had over its history,
-each chosen as the SLA clock chooses one (``analytics.calendars``).
+each chosen as the SLA clock chooses one (``policies.calendar_choice``).
 
 Rows are written by one upsert statement shared with the rebuild (``write_rows``), so both paths
 store exactly the same values.
@@ -20,12 +20,12 @@ from typing import Any, Protocol
 
 from django.db import connection
 
-from deskpilot.analytics.calendars import load_for
 from deskpilot.analytics.event_rows import EventRow, read_events
 from deskpilot.analytics.metrics import METRIC_FIELDS, TIME_METRICS, Figures, SlaOutcome, calendar_history, compute
 from deskpilot.analytics.models import TicketMetrics
 from deskpilot.policies import sla
 from deskpilot.policies.business_time import Schedule
+from deskpilot.policies.calendar_choice import load_for
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.models import BusinessCalendar
 from deskpilot.tickets.models import Ticket, TicketEvent

@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from deskpilot.policies import clock
+from deskpilot.policies import calendar_choice, clock
 from deskpilot.policies.business_time import Interval, Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
-from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, RecomputeRequest, SlaMetric, SlaPolicy
+from deskpilot.policies.models import BusinessCalendar, RecomputeRequest, SlaMetric, SlaPolicy
 from deskpilot.tickets import actions as ticket_actions
 from deskpilot.tickets.models import UNSOLVED, Ticket, TicketEvent, TicketTag
 
@@ -193,22 +193,9 @@ def match_policy(ticket: Ticket, policies: Sequence[CompiledPolicy]) -> Compiled
 
 def calendar_for(policy: CompiledPolicy, ticket: Ticket, pinned_calendar: int | None = None) -> BusinessCalendar | None:
     """The calendar business-hour targets count on (one query): the policy's, the pinned one, the
-    team's, the organization's, or the default."""
-    ranks: list[tuple[Q, int]] = []
-    if policy.calendar_id is not None:
-        ranks.append((Q(pk=policy.calendar_id), 0))
-    if pinned_calendar is not None:
-        ranks.append((Q(pk=pinned_calendar), 1))
-    if ticket.team_id is not None:
-        ranks.append((Q(teams__team_id=ticket.team_id), 2))
-    if ticket.organization_id is not None:
-        ranks.append((Q(organizations__organization_id=ticket.organization_id), 3))
-    ranks.append((Q(pk__in=DefaultCalendar.objects.values("calendar_id")), 4))
-    condition = Q()
-    for q, _rank in ranks:
-        condition |= q
-    rank = Case(*(When(q, then=Value(r)) for q, r in ranks), default=Value(9), output_field=IntegerField())
-    return BusinessCalendar.objects.filter(condition).annotate(rank=rank).order_by("rank", "pk").first()
+    team's, the organization's, or the default (``calendar_choice``)."""
+    key = (policy.id, pinned_calendar, ticket.team_id, ticket.organization_id)
+    return calendar_choice.load_for([key]).choose(key)
 
 
 # --- the clock of one ticket -------------------------------------------------------------------

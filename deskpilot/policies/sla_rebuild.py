@@ -22,11 +22,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from deskpilot.core import parallel
-from deskpilot.policies import clock, sla
+from deskpilot.policies import calendar_choice, clock, sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
-from deskpilot.policies.models import BusinessCalendar, DefaultCalendar, OrganizationCalendar, TeamCalendar
 from deskpilot.tickets.models import Ticket, TicketEvent, Via
 
 CHUNK = 5000
@@ -77,22 +76,17 @@ def _schedules() -> Callable[[sla.CompiledPolicy, _Ticket, int | None], Schedule
     """The business-hours schedule a ticket's clock runs on (``sla.calendar_for``, falling back to
     always open) without a query per ticket: every assignment loaded once, each calendar's
     schedule compiled once."""
-    by_id = {c.pk: c for c in BusinessCalendar.objects.all()}
-    teams = dict(TeamCalendar.objects.values_list("team_id", "calendar_id"))
-    orgs = dict(OrganizationCalendar.objects.values_list("organization_id", "calendar_id"))
-    default = DefaultCalendar.objects.values_list("calendar_id", flat=True).first()
+    assignments = calendar_choice.load_all()
     compiled: dict[int, Schedule] = {}
 
     def find(policy: sla.CompiledPolicy, ticket: _Ticket, pinned: int | None) -> Schedule:
-        team = teams.get(ticket.team_id) if ticket.team_id is not None else None
-        org = orgs.get(ticket.organization_id) if ticket.organization_id is not None else None
-        for candidate in (policy.calendar_id, pinned, team, org, default):
-            if candidate is not None and candidate in by_id:
-                schedule = compiled.get(candidate)
-                if schedule is None:
-                    schedule = compiled[candidate] = schedule_for(by_id[candidate])
-                return schedule
-        return sla.ALWAYS_OPEN
+        calendar = assignments.choose((policy.id, pinned, ticket.team_id, ticket.organization_id))
+        if calendar is None:
+            return sla.ALWAYS_OPEN
+        schedule = compiled.get(calendar.pk)
+        if schedule is None:
+            schedule = compiled[calendar.pk] = schedule_for(calendar)
+        return schedule
 
     return find
 

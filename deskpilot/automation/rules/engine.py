@@ -104,18 +104,10 @@ def clear_cache() -> None:
 def calendar_for(team_id: int | None, organization_id: int | None) -> Any:
     """The business calendar a ticket keeps: its team's, else its organization's, else the
     default one; None when there is none (then every hour counts as a business hour)."""
-    from deskpilot.policies.models import DefaultCalendar, OrganizationCalendar, TeamCalendar
+    from deskpilot.policies.calendar_choice import load_for
 
-    if team_id is not None:
-        row = TeamCalendar.objects.select_related("calendar").filter(team_id=team_id).first()
-        if row is not None:
-            return row.calendar
-    if organization_id is not None:
-        org = OrganizationCalendar.objects.select_related("calendar").filter(organization_id=organization_id).first()
-        if org is not None:
-            return org.calendar
-    default = DefaultCalendar.objects.select_related("calendar").first()
-    return default.calendar if default is not None else None
+    key = (None, None, team_id, organization_id)
+    return load_for([key]).choose(key)
 
 
 def is_business_hours(team_id: int | None, organization_id: int | None, at: datetime) -> bool:

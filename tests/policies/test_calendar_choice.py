@@ -1,6 +1,7 @@
-"""The calendar the metrics count business time on is the one the SLA clock's calendar_for
-chooses: with the live path's assignments (one statement for a ticket's keys) and the rebuild's
-(all of them, loaded once), in every ranking case."""
+"""Which calendar business time counts on (policies.calendar_choice), in every ranking case: the
+SLA policy's, the pinned one, the team's, the organization's, the default, none; the same through
+the live path's assignments (one statement for a ticket's keys), the rebuilds' (all of them,
+loaded once) and sla.calendar_for."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deskpilot.analytics.calendars import load_all, load_for
 from deskpilot.policies import sla
+from deskpilot.policies.calendar_choice import load_all, load_for
 from deskpilot.policies.models import (
     BusinessCalendar,
     DefaultCalendar,
@@ -27,7 +28,11 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def test_every_ranking_case_chooses_what_calendar_for_chooses() -> None:
+def key_of(policy: sla.CompiledPolicy, pinned: int | None, ticket: Ticket) -> tuple[int | None, ...]:
+    return (policy.id, pinned, ticket.team_id, ticket.organization_id)
+
+
+def test_every_ranking_case() -> None:
     names = ("policy", "pinned", "team", "organization", "default", "unused")
     calendars = {name: BusinessCalendar.objects.create(name=name, time_zone="UTC") for name in names}
     with_calendar = SlaPolicy.objects.create(name="With", calendar=calendars["policy"])
@@ -57,7 +62,15 @@ def test_every_ranking_case_chooses_what_calendar_for_chooses() -> None:
         seen = set()
         for policy, pinned, ticket_team, ticket_organization in itertools.product(policies, pins, teams, organizations):
             ticket = Ticket(team=ticket_team, organization=ticket_organization)
-            expected = sla.calendar_for(policy, ticket, pinned)
+            ranked = (
+                calendars["policy"] if policy.id == with_calendar.pk else None,
+                calendars["pinned"] if pinned == calendars["pinned"].pk else None,  # a deleted one is passed over
+                calendars["team"] if ticket_team == team else None,
+                calendars["organization"] if ticket_organization == organization else None,
+                calendars["default"] if has_default else None,
+            )
+            expected = next((c for c in ranked if c is not None), None)
+            assert sla.calendar_for(policy, ticket, pinned) == expected, key_of(policy, pinned, ticket)
             key = (policy.id, pinned, ticket.team_id, ticket.organization_id)
             assert load_for([key]).choose(key) == expected, key
             assert everything.choose(key) == expected, key

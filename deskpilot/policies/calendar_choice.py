@@ -1,15 +1,14 @@
-"""Which business-hours calendar a ticket had at each moment of its history.
+"""Which business-hours calendar a ticket's business time counts on: the SLA policy's calendar,
+the one a rule pinned, the team's, the organization's, the default; none (around the clock)
+without any. The one place that decides it, for the SLA clocks (``sla.calendar_for`` and the bulk
+rebuild), the rules' business-hours conditions and the ticket metrics (which apply it to each
+``CalendarKey`` a ticket's events show it had, with the assignments as configured now: they have no
+history of their own).
 
-The choice is the SLA clock's (``policies.sla.calendar_for``): the SLA policy's calendar, the one a
-rule pinned, the team's, the organization's, the default; none (around the clock) without any. It
-is applied to each ``CalendarKey`` (policy, pinned calendar, team, organization) the ticket's events
-show it had (``metrics.calendar_history``), with the calendar assignments as they are configured
-now: they have no history of their own.
-
-``Assignments`` holds the assignments the keys need: all of them for the rebuild (loaded once,
-``load_all``), or just those of one ticket's keys for the live path, in one statement
-(``load_for``); ``choose`` ranks them, the same code for both. A test holds the choice to
-calendar_for's, whose ORM query costs 1.5 ms of CPU to build (half the live update's budget).
+``Assignments`` holds the assignments the keys need: all of them for the bulk rebuilds (loaded
+once, ``load_all``), or just those of one ticket's keys on the live path, in one plain statement
+(``load_for``; an ORM query with the same ranking cost 1.5 ms of CPU to build); ``choose`` ranks
+them, the same code for both.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import Any
 
 from django.db import connection
 
-from deskpilot.analytics.metrics import CalendarKey
 from deskpilot.policies.models import (
     BusinessCalendar,
     DefaultCalendar,
@@ -28,6 +26,9 @@ from deskpilot.policies.models import (
     SlaPolicy,
     TeamCalendar,
 )
+
+# What chooses a ticket's calendar at a moment: (SLA policy, pinned calendar, team, organization).
+CalendarKey = tuple[int | None, int | None, int | None, int | None]
 
 
 @dataclass
