@@ -17,12 +17,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from deskpilot.analytics.event_rows import EventRow, read_events
-from deskpilot.analytics.metrics import calendar_history, compute
+from deskpilot.analytics.metrics import BARE_FIELDS, METRIC_FIELDS, calendar_history, compute
 from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
 from deskpilot.core import parallel
 from deskpilot.policies import sla
 from deskpilot.policies.calendar_choice import load_all
+from deskpilot.tickets.event_rows import EventRow, read_events
 from deskpilot.tickets.models import Ticket
 
 CHUNK = 5000
@@ -98,7 +98,7 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
         if not tickets:
             return totals
         events: dict[int, list[EventRow]] = {}
-        for ticket_id, event in read_events(tickets[0].pk, tickets[-1].pk):
+        for ticket_id, event in read_events(tickets[0].pk, tickets[-1].pk, METRIC_FIELDS, without_values=BARE_FIELDS):
             events.setdefault(ticket_id, []).append(event)
         rows = []
         for ticket in tickets:

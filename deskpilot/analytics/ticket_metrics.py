@@ -20,14 +20,22 @@ from typing import Any, Protocol
 
 from django.db import connection
 
-from deskpilot.analytics.event_rows import EventRow, read_events
-from deskpilot.analytics.metrics import METRIC_FIELDS, TIME_METRICS, Figures, SlaOutcome, calendar_history, compute
+from deskpilot.analytics.metrics import (
+    BARE_FIELDS,
+    METRIC_FIELDS,
+    TIME_METRICS,
+    Figures,
+    SlaOutcome,
+    calendar_history,
+    compute,
+)
 from deskpilot.analytics.models import TicketMetrics
 from deskpilot.policies import sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendar_choice import load_for
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.models import BusinessCalendar
+from deskpilot.tickets.event_rows import EventRow, read_events
 from deskpilot.tickets.models import Ticket, TicketEvent
 
 DIMENSIONS = (
@@ -161,7 +169,7 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     """Recompute and store the ticket's metrics record (call inside the change's transaction),
     SLA outcomes under ``policy_id`` (the ticket's SLA policy, as it stands at the end of the
     change)."""
-    events = [event for _, event in read_events(ticket.pk, ticket.pk)]
+    events = [event for _, event in read_events(ticket.pk, ticket.pk, METRIC_FIELDS, without_values=BARE_FIELDS)]
     policy = sla.policy_by_id(policy_id) if policy_id is not None else None
     history = calendar_history(events, policy.id if policy is not None else None)
     assignments = load_for(key for _, key in history)

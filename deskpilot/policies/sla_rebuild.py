@@ -13,8 +13,7 @@ history, it does not re-live it. Resumable: it walks ticket ids upwards (``from_
 from __future__ import annotations
 
 import datetime
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,19 +25,10 @@ from deskpilot.policies import calendar_choice, clock, sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
+from deskpilot.tickets.event_rows import EventRow, read_events
 from deskpilot.tickets.models import Ticket, TicketEvent, Via
 
 CHUNK = 5000
-
-
-@dataclass
-class _Row:
-    """The part of a TicketEvent the clock reads (facts_from_events takes these as events)."""
-
-    field: str
-    new: Any
-    created_at: datetime.datetime
-    actor_customer_id: int | None
 
 
 @dataclass(slots=True)
@@ -89,53 +79,6 @@ def _schedules() -> Callable[[sla.CompiledPolicy, _Ticket, int | None], Schedule
         return schedule
 
     return find
-
-
-def _events(first: int, last: int) -> Iterator[tuple[int, _Row]]:
-    """The clock events of tickets first..last in ticket and time order, read with a raw cursor
-    (the ORM's per-row overhead would dominate)."""
-    fields = ", ".join(["%s"] * len(sla._READ_FIELDS))
-    table = TicketEvent._meta.db_table
-    sqlite = connection.vendor == "sqlite"
-    # A message event's JSON is only read for whether it is public and who wrote it: the database
-    # extracts the two (messages are a third of the events, and each differs, so decoding them in
-    # Python would dominate). SQLite's time column is read as its text: a plain expression escapes
-    # the backend's general datetime converter, several times slower than fromisoformat.
-    if sqlite:
-        columns = (
-            "CASE WHEN field = 'message' THEN NULL ELSE new END, json_extract(new, '$.public'), "
-            "json_extract(new, '$.author_role'), created_at || ''"
-        )
-    else:
-        columns = (
-            "CASE WHEN field = 'message' THEN NULL ELSE new END, (new ->> 'public') = 'true', "
-            "new ->> 'author_role', created_at"
-        )
-    # Only the table name (from the model), fixed expressions and placeholders are formatted in.
-    sql = (
-        f"SELECT ticket_id, field, {columns}, actor_customer_id FROM {table} "
-        f"WHERE ticket_id BETWEEN %s AND %s AND field IN ({fields}) ORDER BY ticket_id, created_at, id"
-    )
-    # Status, priority and team values repeat: each distinct JSON text is decoded once.
-    scalars: dict[str, Any] = {}
-    fromisoformat = datetime.datetime.fromisoformat
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [first, last, *sla._READ_FIELDS])
-        # The driver's own cursor: iterating Django's wrapper costs a Python call per row.
-        for ticket_id, field, new, public, role, created_at, actor in cursor.cursor:
-            if field == "message":
-                new = {"public": bool(public), "author_role": role}
-            elif isinstance(new, str):
-                if new[0] == "{":
-                    new = json.loads(new)
-                else:
-                    text = new
-                    new = scalars.get(text, scalars)
-                    if new is scalars:
-                        new = scalars[text] = json.loads(text)
-            if sqlite:
-                created_at = fromisoformat(created_at + "+00:00")
-            yield ticket_id, _Row(field, new, created_at, actor)
 
 
 def recompute_all(
@@ -201,8 +144,8 @@ def _chunk(
     needs_tiers: bool,
     needs_tags: bool,
 ) -> None:
-    rows: dict[int, list[_Row]] = {}
-    for ticket_id, row in _events(tickets[0].pk, tickets[-1].pk):
+    rows: dict[int, list[EventRow]] = {}
+    for ticket_id, row in read_events(tickets[0].pk, tickets[-1].pk, sla._READ_FIELDS):
         rows.setdefault(ticket_id, []).append(row)
     tiers: dict[int, str] = {}
     if needs_tiers:
