@@ -85,13 +85,11 @@ def _inner(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
     django.setup()
-    import datetime
 
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
-    from deskpilot.policies import sla
     from deskpilot.policies.sla_rebuild import recompute_all
     from deskpilot.tickets.models import UNSOLVED, Ticket
 
@@ -115,13 +113,25 @@ def _inner(args: argparse.Namespace) -> dict[str, Any]:
     result["running_clocks"] = Ticket.objects.filter(sla_wake_at__isnull=False).count()
 
     now = timezone.now()
+    result.update(_time_sweeps(args, now))
+    if args.open_scale:
+        result["open_scale"] = _open_scale(args, now)
+    return result
+
+
+def _time_sweeps(args: argparse.Namespace, now: Any) -> dict[str, Any]:
+    """The due scan (p50 / p95 of ``args.scans`` runs, a minute ahead of ``now``) and ``args.sweeps``
+    sweep runs, one simulated minute apart, each recomputing what came due in its minute."""
+    import datetime
+
+    from deskpilot.policies import sla
+
     scans = []
     for _ in range(args.scans):
         began = time.perf_counter()
         sla.due_ticket_ids(now + datetime.timedelta(minutes=1), 500)
         scans.append((time.perf_counter() - began) * 1000)
     scans.sort()
-    result["due_scan_ms"] = {"p50": scans[len(scans) // 2], "p95": scans[int(len(scans) * 0.95) - 1]}
     sweeps = []
     for minute in range(1, args.sweeps + 1):
         at = now + datetime.timedelta(minutes=minute)
@@ -129,10 +139,7 @@ def _inner(args: argparse.Namespace) -> dict[str, Any]:
         began = time.perf_counter()
         done = sla.sweep(now=at)
         sweeps.append({"minute": minute, "due": due, "recomputed": done, "ms": (time.perf_counter() - began) * 1000})
-    result["sweeps"] = sweeps
-    if args.open_scale:
-        result["open_scale"] = _open_scale(args, now)
-    return result
+    return {"due_scan_ms": {"p50": scans[len(scans) // 2], "p95": scans[int(len(scans) * 0.95) - 1]}, "sweeps": sweeps}
 
 
 def _open_scale(args: argparse.Namespace, now: Any) -> dict[str, Any]:
@@ -140,11 +147,9 @@ def _open_scale(args: argparse.Namespace, now: Any) -> dict[str, Any]:
     spread evenly over the next week (ids scattered, so index order is not id order), then the
     due scan and sweep runs are timed as above. In one transaction that is rolled back: the
     database is left as it was."""
-    import datetime
 
     from django.db import connection, transaction
 
-    from deskpilot.policies import sla
     from deskpilot.tickets.models import Ticket
 
     week = 7 * 86400
@@ -169,22 +174,8 @@ def _open_scale(args: argparse.Namespace, now: Any) -> dict[str, Any]:
                 )
         out["wake_ups"] = Ticket.objects.filter(sla_wake_at__isnull=False).count()
         out["setup_s"] = time.perf_counter() - began
-        scans = []
-        for _ in range(args.scans):
-            began = time.perf_counter()
-            sla.due_ticket_ids(now + datetime.timedelta(minutes=1), 500)
-            scans.append((time.perf_counter() - began) * 1000)
-        scans.sort()
-        out["due_scan_ms"] = {"p50": scans[len(scans) // 2], "p95": scans[int(len(scans) * 0.95) - 1]}
-        sweeps = []
-        for minute in range(1, args.sweeps + 1):
-            at = now + datetime.timedelta(minutes=minute)
-            due = len(sla.due_ticket_ids(at, 10_000))
-            began = time.perf_counter()
-            done = sla.sweep(now=at)
-            ms = (time.perf_counter() - began) * 1000
-            sweeps.append({"minute": minute, "due": due, "recomputed": done, "ms": ms})
-        out["sweeps"] = sweeps
+        out.update(_time_sweeps(args, now))
+        sweeps = out["sweeps"]
         print(
             f"open scale: {out['wake_ups']:,} wake-ups, due scan p50 {out['due_scan_ms']['p50']:.2f} ms "
             f"p95 {out['due_scan_ms']['p95']:.2f} ms; sweep runs "
