@@ -117,3 +117,9 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
         totals.last_id = tickets[-1].pk
         if progress is not None:
             progress(len(tickets))
+
+
+def on_clocks_rebuilt(sender: object, *, first: int, last: int, **kwargs: object) -> None:
+    """The SLA recompute wrote findings or SLA fields for tickets first..last in bulk: their
+    records again (the metrics count breaches and keep each target's outcome)."""
+    rebuild_range(first - 1, last, None, CHUNK)

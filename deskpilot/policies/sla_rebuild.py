@@ -25,6 +25,7 @@ from deskpilot.policies import calendar_choice, clock, sla
 from deskpilot.policies.business_time import Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
+from deskpilot.policies.signals import clocks_rebuilt
 from deskpilot.tickets.event_rows import EventRow, read_events
 from deskpilot.tickets.models import Ticket, TicketEvent, Via
 
@@ -88,10 +89,13 @@ def recompute_all(
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
     workers: int = 1,
+    announce: bool = True,
 ) -> Totals:
     """Recompute the SLA state of every ticket with an id above ``from_id``; ``progress`` hears how
     many tickets each chunk did. With ``workers`` above 1 the id range is split between that many
-    processes (``core.parallel``)."""
+    processes (``core.parallel``). Chunks where something was written are announced
+    (``signals.clocks_rebuilt``) unless ``announce`` is off (a caller that rebuilds everything that
+    depends on them itself, like the demo generator)."""
     now = now or timezone.now()
     if workers > 1 and parallel.can_fork():
         # Tickets are independent of each other, so the spans never touch the same rows (SQLite
@@ -101,7 +105,10 @@ def recompute_all(
         if not spans:
             return Totals(last_id=from_id)
         parts = parallel.in_workers(
-            lambda after, last, done: _recompute_range(after, last, now, done, chunk), spans, progress, "SLA recompute"
+            lambda after, last, done: _recompute_range(after, last, now, done, chunk, announce),
+            spans,
+            progress,
+            "SLA recompute",
         )
         return Totals(
             tickets=sum(p.tickets for p in parts),
@@ -109,11 +116,16 @@ def recompute_all(
             findings=sum(p.findings for p in parts),
             last_id=spans[-1][1],
         )
-    return _recompute_range(from_id, None, now, progress, chunk)
+    return _recompute_range(from_id, None, now, progress, chunk, announce)
 
 
 def _recompute_range(
-    after: int, last: int | None, now: datetime.datetime, progress: Callable[[int], None] | None, chunk: int
+    after: int,
+    last: int | None,
+    now: datetime.datetime,
+    progress: Callable[[int], None] | None,
+    chunk: int,
+    announce: bool,
 ) -> Totals:
     """Tickets with ids in (after, last] (no upper bound when ``last`` is None), chunk by chunk."""
     policies = sla.active_policies()
@@ -128,7 +140,16 @@ def _recompute_range(
         tickets = [_Ticket(*row) for row in query.order_by("pk").values_list(*_TICKET_COLUMNS)[:chunk]]
         if not tickets:
             return totals
-        _chunk(tickets, policies, schedule_of, now, totals, needs_tiers=needs_tiers, needs_tags=needs_tags)
+        _chunk(
+            tickets,
+            policies,
+            schedule_of,
+            now,
+            totals,
+            needs_tiers=needs_tiers,
+            needs_tags=needs_tags,
+            announce=announce,
+        )
         totals.last_id = tickets[-1].pk
         if progress is not None:
             progress(len(tickets))
@@ -143,6 +164,7 @@ def _chunk(
     *,
     needs_tiers: bool,
     needs_tags: bool,
+    announce: bool,
 ) -> None:
     rows: dict[int, list[EventRow]] = {}
     for ticket_id, row in read_events(tickets[0].pk, tickets[-1].pk, sla._READ_FIELDS):
@@ -212,6 +234,8 @@ def _chunk(
             TicketEvent.objects.bulk_create(new_events, batch_size=1000)
         if updates:
             _write(updates)
+    if announce and (new_events or updates):
+        clocks_rebuilt.send(sender=__name__, first=tickets[0].pk, last=tickets[-1].pk)
 
 
 def _write(updates: list[tuple[int | None, datetime.datetime | None, datetime.datetime | None, int]]) -> None:
