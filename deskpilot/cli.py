@@ -37,7 +37,8 @@ COMMANDS: dict[str, str] = {
     "tokens": "API tokens: tokens create --user EMAIL [--scope read|read_write] [--name N]",
     "demo-data": "load a demo operation: demo-data --tickets N --days D --seed S",
     "search-reindex": "rebuild the full-text search index from tickets and messages (with progress)",
-    "sla-recompute": "recompute every ticket's SLA clocks from its events (with progress; --from-id N)",
+    "sla-recompute": "recompute every ticket's SLA clocks from its events (with progress; --from-id N, --workers N)",
+    "metrics-rebuild": "rebuild every ticket's metrics record from its events (progress; --from-id N, --workers N)",
     "mail": "email intake: mail ingest < msg.eml | import PATH | smtpd --port N | retry --all | poll",
 }
 
