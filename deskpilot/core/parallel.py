@@ -75,6 +75,12 @@ def in_workers(
 
 
 def _worker(work: Work[Any], index: int, after: int, last: int, messages: Any) -> None:
+    # A connection inherited open (whatever the parent did not close: another alias, a wrapper
+    # left by a thread) shares its socket with the parent: it must never be used or closed here.
+    # Forgetting it makes this process open its own; the process ends with os._exit, so the
+    # inherited one is never finalised from here either.
+    for alias in connections:
+        connections[alias].connection = None
     try:
         result = work(after, last, lambda n: messages.put(("progress", index, n)))
         messages.put(("done", index, result))
