@@ -96,3 +96,81 @@ class TicketMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"metrics of ticket {self.ticket_id}"
+
+
+# --- daily rollups -----------------------------------------------------------------------------
+
+# The time metrics counted in histogram buckets, each in calendar and business seconds, and the
+# prefix of their bucket columns (``<prefix>_b00`` ... ``<prefix>_b18``, bounds in analytics.histogram).
+HISTOGRAMS = {
+    "first_reply_time": "frt",
+    "first_reply_time_business": "frtb",
+    "full_resolution_time": "res",
+    "full_resolution_time_business": "resb",
+}
+# The plain counts of a rollup row, in column order.
+COUNTS = (
+    "created",
+    "solved",
+    "reopened",
+    "reopens",
+    "replies",
+    "one_touch",
+    "fcr",
+    "escalated",
+    "escalations",
+    "sla_met",
+    "sla_breached",
+)
+
+
+class RollupDimension(models.TextChoices):
+    ALL = "all", "All tickets"
+    TEAM = "team", "Team"
+    AGENT = "agent", "Agent"
+    CHANNEL = "channel", "Channel"
+    PRIORITY = "priority", "Priority"
+
+
+class DailyRollup(models.Model):
+    """Per UTC day and one dimension value, the sums reports need over TicketMetrics, kept current
+    by the live path (``analytics.rollups``) and rebuilt from TicketMetrics by the rebuild.
+    Which day each figure counts on is decided in ``analytics.rollups``. Every count is a plain
+    integer updated as ``x = x + delta``; a row whose tickets moved away is left at zero."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=10, choices=RollupDimension.choices)
+    # The team's or agent's id as text, the channel or priority name; "" for "all" and for no
+    # team / no assignee.
+    key = models.CharField(max_length=40, blank=True)
+
+    created = models.IntegerField(default=0)
+    solved = models.IntegerField(default=0, help_text="tickets whose latest solve is this day")
+    reopened = models.IntegerField(default=0, help_text="of those solved, tickets reopened at least once")
+    reopens = models.IntegerField(default=0, help_text="reopens of the tickets solved")
+    replies = models.IntegerField(default=0, help_text="public agent replies of the tickets solved")
+    one_touch = models.IntegerField(default=0)
+    fcr = models.IntegerField(default=0, help_text="first-contact resolutions among the tickets solved")
+    escalated = models.IntegerField(default=0, help_text="tickets created this day escalated at least once")
+    escalations = models.IntegerField(default=0)
+    sla_met = models.IntegerField(default=0, help_text="SLA target instances met, tickets created this day")
+    sla_breached = models.IntegerField(default=0, help_text="SLA target instances breached, tickets created this day")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "dimension", "key"], name="rollup_day_dimension_key")]
+        indexes = [models.Index(fields=["dimension", "day"], name="rollup_dimension_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.key}"
+
+
+def _bucket_columns() -> list[str]:
+    from deskpilot.analytics.histogram import BUCKETS
+
+    return [f"{prefix}_b{i:02d}" for prefix in HISTOGRAMS.values() for i in range(BUCKETS)]
+
+
+# Histogram columns added in a loop (76 of them): declared one by one they would drown the model.
+BUCKET_COLUMNS = tuple(_bucket_columns())
+for _name in BUCKET_COLUMNS:
+    models.IntegerField(default=0).contribute_to_class(DailyRollup, _name)

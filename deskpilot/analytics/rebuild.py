@@ -5,7 +5,8 @@ The same pieces as the live path (``analytics.ticket_metrics``): ``metrics.compu
 and the one upsert statement (``write_rows``), over streamed rows instead of one ticket at a time.
 Tickets and their events are read chunk by chunk in ticket order with a raw cursor, policies and
 calendars are resolved from assignments loaded once (``calendar_choice.load_all``), and
-each chunk is written in one transaction. Resumable (``from_id``), and shared between forked worker
+each chunk is written in one transaction; the daily rollups are rebuilt from all the records at
+the end (``rollups.rebuild``). Resumable (``from_id``), and shared between forked worker
 processes (``workers``), like the SLA rebuild.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from deskpilot.analytics import rollups
 from deskpilot.analytics.metrics import BARE_FIELDS, METRIC_FIELDS, calendar_history, compute
 from deskpilot.analytics.ticket_metrics import row, schedule_of, write_rows
 from deskpilot.core import parallel
@@ -83,8 +85,13 @@ def rebuild_all(
         parts = parallel.in_workers(
             lambda after, last, done: rebuild_range(after, last, done, chunk), spans, progress, "metrics rebuild"
         )
+        rollups.rebuild()
         return Totals(tickets=sum(p.tickets for p in parts), last_id=spans[-1][1])
-    return rebuild_range(from_id, None, progress, chunk)
+    totals = rebuild_range(from_id, None, progress, chunk)
+    # The chunks replace records without the live path's rollup deltas: the rollups again, from
+    # all the records (grouped SQL, seconds even for a large table).
+    rollups.rebuild()
+    return totals
 
 
 def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] | None, chunk: int) -> Totals:
@@ -121,5 +128,6 @@ def rebuild_range(after: int, last: int | None, progress: Callable[[int], None] 
 
 def on_clocks_rebuilt(sender: object, *, first: int, last: int, **kwargs: object) -> None:
     """The SLA recompute wrote findings or SLA fields for tickets first..last in bulk: their
-    records again (the metrics count breaches and keep each target's outcome)."""
+    records again (the metrics count breaches and keep each target's outcome), and the rollups."""
     rebuild_range(first - 1, last, None, CHUNK)
+    rollups.rebuild()

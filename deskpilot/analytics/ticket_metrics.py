@@ -4,8 +4,10 @@
 the automation, so it sees their effects) recomputes the ticket's row from all its events with
 ``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
 has a policy; the calendars; the upsert) for a change the metrics read, none for others (tags,
-followers, CCs, subject). Business time counts on the calendars the ticket had over its history,
-each chosen as the SLA clock chooses one (``policies.calendar_choice``).
+followers, CCs, subject); and the daily rollups' two (the stored record read back before the
+upsert, and the difference added to the rollup rows, only when there is one:
+``analytics.rollups``). Business time counts on the calendars the ticket had over its history, each
+chosen as the SLA clock chooses one (``policies.calendar_choice``).
 
 Rows are written by one upsert statement shared with the rebuild (``write_rows``), so both paths
 store exactly the same values.
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 from django.db import connection
 
+from deskpilot.analytics import rollups
 from deskpilot.analytics.metrics import (
     BARE_FIELDS,
     METRIC_FIELDS,
@@ -176,7 +179,11 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     calendars = [(at, schedule_of(assignments.choose(key))) for at, key in history]
     figures = compute(events, calendars, policy.clock if policy is not None else None)
     # A policy deleted meanwhile is no policy (the column is a foreign key).
-    write_rows([row(ticket, policy.id if policy is not None else None, figures)])
+    new = row(ticket, policy.id if policy is not None else None, figures)
+    # The daily rollups move by the difference between the stored record and the new one.
+    old = rollups.read_record(ticket.pk)
+    write_rows([new])
+    rollups.record_changed(old, dict(zip(COLUMNS, new, strict=True)))
     _remember(ticket, events)
     return figures
 

@@ -1,0 +1,331 @@
+"""Daily rollups of the metrics records (``DailyRollup``): per UTC day and per team, agent, channel
+and priority (and all tickets), the counts and histogram buckets the performance page sums over a
+date range, so medians and 90th percentiles never scan every ticket.
+
+Day boundaries are UTC days: settings has no desk reporting time zone (TIME_ZONE is UTC and
+pages convert per viewer), and a rollup row cannot be re-cut into another zone's days later.
+A ticket counts on two days (docs: DailyRollup's help texts):
+
+- its *creation day*: created, escalated / escalations, SLA met / breached (the cohort of tickets
+  that arrived: "% SLA met" and the escalation rate are shares of arrivals, and a breach while the
+  ticket is still open shows at once) and the first reply time histogram. The first reply counts
+  with the creation day, as the created-date reports of Zendesk-like desks do, because the
+  record keeps the time to the first reply but not its instant, and "how fast were Monday's
+  tickets answered" is the question a manager asks;
+- its *solve day*, the day of its latest solve while it is solved or closed (``solved_at``):
+  solved, reopened (tickets reopened at least once) / reopens, replies, one-touch, first-contact
+  resolution and the full resolution time histogram. A reopened ticket leaves its old solve day
+  (the record's solve fields go back to None) and counts again on the day it is solved anew.
+
+Team and agent are the ticket's current ones (the record's dimensions), so a reassignment moves
+the whole contribution of the ticket to the new agent, on both of its days.
+
+Kept current by the live path (``ticket_metrics.refresh``): the record's old values are read
+before its upsert and the difference of the two contributions is added with one upsert
+(``x = x + delta``), in the same transaction; ``rebuild`` recomputes every row from TicketMetrics
+with grouped SQL after a bulk rebuild of the records.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from deskpilot.analytics.histogram import BOUNDS, BUCKETS, bucket_of, median_and_p90, merge
+from deskpilot.analytics.models import BUCKET_COLUMNS, COUNTS, HISTOGRAMS, DailyRollup, RollupDimension, TicketMetrics
+
+# Every summed column of a rollup row, in the order the vectors below use.
+COLUMNS = COUNTS + BUCKET_COLUMNS
+_INDEX = {name: i for i, name in enumerate(COLUMNS)}
+_WIDTH = len(COLUMNS)
+
+# The record's columns a contribution depends on (read back before the live path's upsert).
+SOURCE = (
+    "created_at",
+    "solved_at",
+    "team_id",
+    "assignee_id",
+    "channel",
+    "priority",
+    "reopens",
+    "replies",
+    "one_touch",
+    "first_contact_resolution",
+    "escalations",
+    "sla_met",
+    "sla_breached",
+    *HISTOGRAMS,
+)
+# Histograms counted on the creation day; the others on the solve day.
+_CREATION_HISTOGRAMS = ("first_reply_time", "first_reply_time_business")
+_SOLVE_HISTOGRAMS = ("full_resolution_time", "full_resolution_time_business")
+
+Key = tuple[datetime.date, str, str]
+
+
+def day_of(value: Any) -> datetime.date:
+    """The UTC day of a stored timestamp: SQLite's text (UTC), or a datetime; a day is itself
+    (PostgreSQL's grouped rebuild casts to date)."""
+    if isinstance(value, str):
+        return datetime.date.fromisoformat(value[:10])
+    if not isinstance(value, datetime.datetime):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+    return value.date()
+
+
+def _keys(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    team, agent = values["team_id"], values["assignee_id"]
+    return [
+        (RollupDimension.ALL, ""),
+        (RollupDimension.TEAM, "" if team is None else str(team)),
+        (RollupDimension.AGENT, "" if agent is None else str(agent)),
+        (RollupDimension.CHANNEL, values["channel"]),
+        (RollupDimension.PRIORITY, values["priority"]),
+    ]
+
+
+def contribution(values: Mapping[str, Any] | None) -> dict[Key, list[int]]:
+    """What one metrics record adds to the rollups (``values`` by column name; None: no record)."""
+    if values is None:
+        return {}
+    created = [0] * _WIDTH
+    created[_INDEX["created"]] = 1
+    escalations = values["escalations"] or 0
+    created[_INDEX["escalated"]] = int(escalations > 0)
+    created[_INDEX["escalations"]] = escalations
+    created[_INDEX["sla_met"]] = values["sla_met"] or 0
+    created[_INDEX["sla_breached"]] = values["sla_breached"] or 0
+    for name in _CREATION_HISTOGRAMS:
+        if values[name] is not None:
+            created[_INDEX[f"{HISTOGRAMS[name]}_b{bucket_of(values[name]):02d}"]] += 1
+    days = [(day_of(values["created_at"]), created)]
+    if values["solved_at"] is not None:
+        solved = [0] * _WIDTH
+        solved[_INDEX["solved"]] = 1
+        reopens = values["reopens"] or 0
+        solved[_INDEX["reopened"]] = int(reopens > 0)
+        solved[_INDEX["reopens"]] = reopens
+        solved[_INDEX["replies"]] = values["replies"] or 0
+        solved[_INDEX["one_touch"]] = int(bool(values["one_touch"]))
+        solved[_INDEX["fcr"]] = int(bool(values["first_contact_resolution"]))
+        for name in _SOLVE_HISTOGRAMS:
+            if values[name] is not None:
+                solved[_INDEX[f"{HISTOGRAMS[name]}_b{bucket_of(values[name]):02d}"]] += 1
+        days.append((day_of(values["solved_at"]), solved))
+    result: dict[Key, list[int]] = {}
+    for day, vector in days:
+        for dimension, key in _keys(values):
+            _add(result.setdefault((day, dimension, key), [0] * _WIDTH), vector, 1)
+    return result
+
+
+def _add(into: list[int], vector: Sequence[int], sign: int) -> None:
+    for i, n in enumerate(vector):
+        if n:
+            into[i] += sign * n
+
+
+def difference(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[Key, list[int]]:
+    """new's contribution minus old's, rows without any change left out."""
+    delta = contribution(new)
+    for key, vector in contribution(old).items():
+        _add(delta.setdefault(key, [0] * _WIDTH), vector, -1)
+    return {key: vector for key, vector in delta.items() if any(vector)}
+
+
+# --- the live path -------------------------------------------------------------------------------
+
+
+@functools.cache
+def _read_sql(vendor: str) -> str:
+    names = ", ".join(connection.ops.quote_name(c) for c in SOURCE)
+    return f"SELECT {names} FROM {connection.ops.quote_name(TicketMetrics._meta.db_table)} WHERE ticket_id = %s"
+
+
+def read_record(ticket_id: int) -> dict[str, Any] | None:
+    """The record's stored values a contribution reads (one query), None without a record."""
+    with connection.cursor() as cursor:
+        cursor.execute(_read_sql(connection.vendor), [ticket_id])
+        found = cursor.fetchone()
+    return None if found is None else dict(zip(SOURCE, found, strict=True))
+
+
+@functools.cache
+def _add_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    table = quote(DailyRollup._meta.db_table)
+    names = ["day", "dimension", "key", *COLUMNS]
+    updates = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in COLUMNS)
+    return (
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in names)}) VALUES ({', '.join(['%s'] * len(names))}) "
+        f"ON CONFLICT (day, dimension, {quote('key')}) DO UPDATE SET {updates}"
+    )
+
+
+def add(deltas: Mapping[Key, Sequence[int]]) -> None:
+    """Add these vectors to their rollup rows, creating missing rows (one statement, one round
+    trip; no query without deltas)."""
+    if not deltas:
+        return
+    adapt = connection.ops.adapt_datefield_value
+    rows = [(adapt(day), dimension, key, *vector) for (day, dimension, key), vector in deltas.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(_add_sql(connection.vendor), rows)
+
+
+def record_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
+    """The live path: a record went from ``old`` (``read_record`` before its upsert) to ``new``."""
+    add(difference(old, new))
+
+
+# --- the rebuild ---------------------------------------------------------------------------------
+
+
+def _day_sql(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(({column} AT TIME ZONE 'UTC') AS date)"
+    # SQLite keeps UTC timestamps as ISO text: the day is its first ten characters.
+    return f"substr({column}, 1, 10)"
+
+
+_KEY_SQL = {
+    RollupDimension.ALL: "''",
+    RollupDimension.TEAM: "COALESCE(CAST(team_id AS TEXT), '')",
+    RollupDimension.AGENT: "COALESCE(CAST(assignee_id AS TEXT), '')",
+    RollupDimension.CHANNEL: "channel",
+    RollupDimension.PRIORITY: "priority",
+}
+
+
+def _bucket_sums(column: str) -> list[str]:
+    sums = []
+    for i in range(BUCKETS):
+        upper = f" AND {column} < {BOUNDS[i + 1]}" if i + 1 < BUCKETS else ""
+        sums.append(f"SUM(CASE WHEN {column} >= {BOUNDS[i]}{upper} THEN 1 ELSE 0 END)")
+    return sums
+
+
+def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
+    """One grouped statement: per day and key, the sums of the figures counted on that day."""
+    table = connection.ops.quote_name(TicketMetrics._meta.db_table)
+    if on_solve_day:
+        sums = {
+            "solved": "COUNT(*)",
+            "reopened": "SUM(CASE WHEN reopens > 0 THEN 1 ELSE 0 END)",
+            "reopens": "SUM(reopens)",
+            "replies": "SUM(replies)",
+            "one_touch": "SUM(CASE WHEN one_touch THEN 1 ELSE 0 END)",
+            "fcr": "SUM(CASE WHEN first_contact_resolution THEN 1 ELSE 0 END)",
+        }
+        histograms, day, where = _SOLVE_HISTOGRAMS, "solved_at", "WHERE solved_at IS NOT NULL "
+    else:
+        sums = {
+            "created": "COUNT(*)",
+            "escalated": "SUM(CASE WHEN escalations > 0 THEN 1 ELSE 0 END)",
+            "escalations": "SUM(escalations)",
+            "sla_met": "SUM(sla_met)",
+            "sla_breached": "SUM(sla_breached)",
+        }
+        histograms, day, where = _CREATION_HISTOGRAMS, "created_at", ""
+    for name in histograms:
+        for i, expression in enumerate(_bucket_sums(name)):
+            sums[f"{HISTOGRAMS[name]}_b{i:02d}"] = expression
+    sql = (
+        f"SELECT {_day_sql(day)} AS rollup_day, {_KEY_SQL[RollupDimension(dimension)]} AS rollup_key, "
+        f"{', '.join(sums.values())} FROM {table} {where}GROUP BY rollup_day, rollup_key"
+    )
+    return sql, list(sums)
+
+
+@dataclass
+class RebuildTotals:
+    rows: int = 0
+
+
+def rebuild() -> RebuildTotals:
+    """Every rollup row again from the metrics records: two grouped statements per dimension (by
+    creation day, by solve day), then the table replaced in one transaction."""
+    totals: dict[Key, list[int]] = {}
+    with connection.cursor() as cursor:
+        for dimension in RollupDimension.values:
+            for on_solve_day in (False, True):
+                sql, names = _grouped_sql(dimension, on_solve_day)
+                indexes = [_INDEX[name] for name in names]
+                cursor.execute(sql)
+                for day, key, *sums in cursor.fetchall():
+                    vector = totals.setdefault((day_of(day), dimension, key), [0] * _WIDTH)
+                    for i, value in zip(indexes, sums, strict=True):
+                        vector[i] += int(value or 0)
+    adapt = connection.ops.adapt_datefield_value
+    columns = ", ".join(connection.ops.quote_name(c) for c in ("day", "dimension", "key", *COLUMNS))
+    insert = (
+        f"INSERT INTO {connection.ops.quote_name(DailyRollup._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * (3 + _WIDTH))})"
+    )
+    rows = [(adapt(day), dimension, key, *vector) for (day, dimension, key), vector in totals.items()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(DailyRollup._meta.db_table)}")
+        if rows:
+            cursor.executemany(insert, rows)
+    return RebuildTotals(rows=len(rows))
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    """One day's sums over the chosen keys of a dimension, and its merged histograms (by time
+    metric name, e.g. ``first_reply_time_business``)."""
+
+    day: datetime.date
+    counts: dict[str, int]
+    histograms: dict[str, list[int]]
+
+    def median_and_p90(self, metric: str) -> tuple[float | None, float | None]:
+        return median_and_p90(self.histograms[metric])
+
+
+def rollup_series(
+    start_day: datetime.date,
+    end_day: datetime.date,
+    dimension: str = RollupDimension.ALL,
+    keys: Iterable[str] | None = None,
+) -> list[Day]:
+    """Per day from ``start_day`` to ``end_day`` (both included, UTC days), the rollups of
+    ``dimension`` summed over ``keys`` (all of the dimension's keys when None; ids as text for
+    team and agent, "" for none): one query. Days without tickets are present, with zeros."""
+    rows = DailyRollup.objects.filter(dimension=RollupDimension(dimension), day__range=(start_day, end_day))
+    if keys is not None:
+        rows = rows.filter(key__in=list(keys))
+    by_day: dict[datetime.date, list[int]] = {}
+    for values in rows.values_list("day", *COLUMNS):
+        _add(by_day.setdefault(values[0], [0] * _WIDTH), values[1:], 1)
+    series = []
+    day = start_day
+    while day <= end_day:
+        vector = by_day.get(day, [0] * _WIDTH)
+        series.append(
+            Day(
+                day=day,
+                counts={name: vector[_INDEX[name]] for name in COUNTS},
+                histograms={
+                    name: [vector[_INDEX[f"{prefix}_b{i:02d}"]] for i in range(BUCKETS)]
+                    for name, prefix in HISTOGRAMS.items()
+                },
+            )
+        )
+        day += datetime.timedelta(days=1)
+    return series
+
+
+def period_percentiles(series: Iterable[Day], metric: str) -> tuple[float | None, float | None]:
+    """Median and 90th percentile of ``metric`` over a whole period (its days' histograms merged)."""
+    return median_and_p90(merge(day.histograms[metric] for day in series))

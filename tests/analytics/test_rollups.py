@@ -1,0 +1,342 @@
+"""Daily rollups (deskpilot.analytics.rollups) and the percentiles read from their histogram
+buckets (deskpilot.analytics.histogram): hand-computed days, the error bound of the estimate, the
+live path against the rebuild on demo data, and the queries each costs."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import random
+from datetime import UTC
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deskpilot.accounts.models import Role
+from deskpilot.analytics import rollups
+from deskpilot.analytics.histogram import BOUNDS, BUCKETS, bucket_of, exact_nearest_rank, histogram, percentile
+from deskpilot.analytics.models import COUNTS, DailyRollup, TicketMetrics
+from deskpilot.tickets import actions
+from deskpilot.tickets.models import Priority, Status, Ticket, Via
+from tests import factories
+
+MON = datetime.datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+HOUR = 3600
+
+
+def at(hour: float, day: int = 0) -> datetime.datetime:
+    return MON + datetime.timedelta(days=day, seconds=round(hour * 3600))
+
+
+def day(n: int) -> datetime.date:
+    return (MON + datetime.timedelta(days=n)).date()
+
+
+def rollup(n: int, dimension: str = "all", key: str = "") -> DailyRollup | None:
+    return DailyRollup.objects.filter(day=day(n), dimension=dimension, key=key).first()
+
+
+def counts(n: int, dimension: str = "all", key: str = "") -> dict[str, int]:
+    found = rollup(n, dimension, key)
+    return {name: getattr(found, name) if found else 0 for name in COUNTS}
+
+
+def buckets(n: int, prefix: str, dimension: str = "all", key: str = "") -> dict[int, int]:
+    """The non-empty buckets of one histogram, by bucket index."""
+    found = rollup(n, dimension, key)
+    if found is None:
+        return {}
+    return {i: getattr(found, f"{prefix}_b{i:02d}") for i in range(BUCKETS) if getattr(found, f"{prefix}_b{i:02d}")}
+
+
+def snapshot() -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """Every rollup row with anything in it (the live path leaves emptied rows at zero; the
+    rebuild does not write them)."""
+    names = [f.attname for f in DailyRollup._meta.concrete_fields if f.attname not in ("id", "day", "dimension", "key")]
+    out = {}
+    for values in DailyRollup.objects.values_list("day", "dimension", "key", *names):
+        if any(values[3:]):
+            out[values[:3]] = values[3:]
+    return out
+
+
+# --- hand-computed days -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_two_tickets_across_two_days() -> None:
+    """t1: created Mon 09:00, reply 10:00, solved 14:00. t2: created Mon 23:00, reply Tue 00:30,
+    solved Tue 02:00. First replies count on the creation day, resolutions on the solve day."""
+    agent = factories.user(Role.AGENT)
+    with time_machine.travel(at(9), tick=False):
+        t1 = factories.ticket()
+    with time_machine.travel(at(10), tick=False):
+        actions.add_message(t1, actor=agent, via=Via.WEB, body_text="Try this.")
+    with time_machine.travel(at(14), tick=False):
+        actions.update_ticket(t1, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    with time_machine.travel(at(23), tick=False):
+        t2 = factories.ticket()
+    with time_machine.travel(at(0.5, day=1), tick=False):
+        actions.add_message(t2, actor=agent, via=Via.WEB, body_text="And this.")
+    with time_machine.travel(at(2, day=1), tick=False):
+        actions.update_ticket(t2, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+
+    monday, tuesday = counts(0), counts(1)
+    assert (monday["created"], monday["solved"], monday["replies"], monday["one_touch"]) == (2, 1, 1, 1)
+    assert (tuesday["created"], tuesday["solved"], tuesday["replies"], tuesday["one_touch"]) == (0, 1, 1, 1)
+    # First replies of 1 h and 1.5 h, both in [1 h, 2 h) on Monday; none on Tuesday.
+    assert buckets(0, "frt") == {bucket_of(HOUR): 2} == {7: 2}
+    assert buckets(1, "frt") == {}
+    # Resolutions: 5 h on Monday ([4 h, 8 h)), 3 h on Tuesday ([2 h, 4 h)).
+    assert buckets(0, "res") == {9: 1}
+    assert buckets(1, "res") == {8: 1}
+    # Every dimension splits the same totals: here one channel, one priority, no team, one agent
+    # only after the replies (assignment is not automatic), so the tickets sit under "" for both.
+    assert counts(0, "channel", t1.channel)["created"] == 2
+    assert counts(0, "priority", t1.priority)["created"] == 2
+    assert counts(0, "team", "")["created"] == 2
+    # The query helper sums the same rows.
+    series = rollups.rollup_series(day(0), day(2), "all")
+    assert [d.counts["created"] for d in series] == [2, 0, 0]
+    assert [d.counts["solved"] for d in series] == [1, 1, 0]
+    assert rollups.period_percentiles(series, "full_resolution_time") == (
+        percentile([0] * 8 + [1, 1] + [0] * (BUCKETS - 10), 0.5),
+        percentile([0] * 8 + [1, 1] + [0] * (BUCKETS - 10), 0.9),
+    )
+    # Two resolutions, one per bucket: the median is the top of the lower one (4 h), p90 inside
+    # [4 h, 8 h): 4 h + 0.8 * 4 h.
+    assert rollups.period_percentiles(series, "full_resolution_time") == (4 * HOUR, 4 * HOUR + 0.8 * 4 * HOUR)
+
+
+@pytest.mark.django_db
+def test_a_reopened_ticket_leaves_its_old_solve_day_and_counts_on_the_new_one() -> None:
+    agent = factories.user(Role.AGENT)
+    with time_machine.travel(at(9), tick=False):
+        ticket = factories.ticket()
+    with time_machine.travel(at(10), tick=False):
+        actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Done.", status=Status.SOLVED)
+    assert counts(0)["solved"] == 1
+    assert buckets(0, "res") == {7: 1}  # 1 h
+    with time_machine.travel(at(9, day=1), tick=False):
+        actions.add_message(ticket, actor=ticket.requester, via=Via.EMAIL, body_text="Still broken.")
+    # Reopened: no longer solved anywhere, but still created on Monday.
+    assert counts(0)["solved"] == 0
+    assert counts(0)["created"] == 1
+    assert buckets(0, "res") == {}
+    assert counts(1)["solved"] == 0
+    with time_machine.travel(at(12, day=2), tick=False):
+        actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Fixed now.", status=Status.SOLVED)
+    wednesday = counts(2)
+    assert (wednesday["solved"], wednesday["reopened"], wednesday["reopens"], wednesday["replies"]) == (1, 1, 1, 2)
+    # Two replies: not one-touch; a customer message after the first: not first-contact.
+    assert (wednesday["one_touch"], wednesday["fcr"]) == (0, 0)
+    assert buckets(2, "res") == {13: 1}  # 51 h, in [2 d, 3 d)
+    assert counts(0)["solved"] == 0
+
+
+@pytest.mark.django_db
+def test_a_reassignment_moves_the_agents_contribution() -> None:
+    first, second = factories.user(Role.AGENT), factories.user(Role.AGENT)
+    with time_machine.travel(at(9), tick=False):
+        ticket = factories.ticket()
+    with time_machine.travel(at(9.5), tick=False):
+        actions.update_ticket(ticket, actor=first, via=Via.WEB, changes={"assignee": first})
+    with time_machine.travel(at(10), tick=False):
+        actions.add_message(ticket, actor=first, via=Via.WEB, body_text="Looking.", status=Status.SOLVED)
+    assert counts(0, "agent", str(first.pk))["created"] == 1
+    assert counts(0, "agent", str(first.pk))["solved"] == 1
+    with time_machine.travel(at(11), tick=False):
+        actions.update_ticket(ticket, actor=second, via=Via.WEB, changes={"assignee": second})
+    assert counts(0, "agent", str(first.pk)) == dict.fromkeys(COUNTS, 0)
+    assert buckets(0, "frt", "agent", str(first.pk)) == {}
+    moved = counts(0, "agent", str(second.pk))
+    assert (moved["created"], moved["solved"], moved["one_touch"]) == (1, 1, 1)
+    assert buckets(0, "frt", "agent", str(second.pk)) == {7: 1}
+    # The totals did not change.
+    assert (counts(0)["created"], counts(0)["solved"]) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_a_priority_change_moves_the_ticket_between_priority_keys() -> None:
+    agent = factories.user(Role.AGENT)
+    ticket = factories.ticket()
+    today = ticket.created_at.date()
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"priority": Priority.URGENT})
+    rows = {r.key: r.created for r in DailyRollup.objects.filter(day=today, dimension="priority")}
+    assert rows[Priority.URGENT] == 1
+    assert all(n == 0 for key, n in rows.items() if key != Priority.URGENT)
+
+
+# --- percentiles --------------------------------------------------------------------------------
+
+
+def test_bucket_bounds() -> None:
+    assert (bucket_of(0), bucket_of(59), bucket_of(60), bucket_of(3599), bucket_of(3600)) == (0, 0, 1, 6, 7)
+    assert bucket_of(10**9) == BUCKETS - 1
+    assert percentile([0] * BUCKETS, 0.5) is None
+    with pytest.raises(ValueError, match="q must be"):
+        percentile([1] + [0] * (BUCKETS - 1), 1.5)
+
+
+def test_percentile_interpolates_inside_the_bucket() -> None:
+    # Ten values in [1 h, 2 h): the median is half-way.
+    counts = [0] * BUCKETS
+    counts[7] = 10
+    assert percentile(counts, 0.5) == 1.5 * HOUR
+    assert percentile(counts, 0.9) == 1.9 * HOUR
+    assert percentile(counts, 0.0) == HOUR
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.integers(0, 40 * 86400),
+            # Skewed like response times: mostly minutes to hours.
+            st.integers(0, 4 * 3600),
+        ),
+        min_size=1,
+        max_size=300,
+    ),
+    q=st.floats(0, 1),
+)
+def test_the_estimate_is_within_one_bucket_of_the_exact_percentile(values: list[int], q: float) -> None:
+    """The proven bound (analytics.histogram.percentile): the exact nearest-rank value and the
+    estimate share a bucket, so they differ by less than its width; in the open last bucket the
+    estimate is its lower bound and the exact value is at least that. (Equal to the width only
+    when the estimate is the bucket's top and the exact value its bottom, e.g. [0] at q = 1.)"""
+    estimate = percentile(histogram(values), q)
+    exact = exact_nearest_rank(values, q)
+    assert estimate is not None
+    i = bucket_of(exact)
+    if i == BUCKETS - 1:
+        assert estimate == BOUNDS[-1] <= exact
+    else:
+        low, high = BOUNDS[i], BOUNDS[i + 1]
+        assert low <= estimate <= high
+        assert abs(estimate - exact) <= high - low
+
+
+def test_on_random_response_times_the_median_and_p90_are_close() -> None:
+    """On log-normal times (the usual shape) the estimates land within a bucket's width, which
+    in relative terms is under the widest ratio of neighbouring bounds."""
+    generator = random.Random(7)
+    values = [int(generator.lognormvariate(8, 1.5)) for _ in range(5000)]
+    for q in (0.5, 0.9):
+        estimate = percentile(histogram(values), q)
+        exact = exact_nearest_rank(values, q)
+        assert estimate is not None
+        i = bucket_of(exact)
+        assert abs(estimate - exact) <= BOUNDS[i + 1] - BOUNDS[i]
+        assert abs(estimate - exact) / exact < 1.0
+
+
+# --- incremental == rebuild -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_live_path_and_the_rebuild_agree_on_demo_data() -> None:
+    call_command("demo_data", "--tickets", "200", "--days", "20", "--seed", "11", stdout=io.StringIO())
+    built = snapshot()
+    assert built, "demo data rebuilds the records and so the rollups"
+    # Live changes of every kind the rollups distinguish, through the actions.
+    agents = [factories.user(Role.AGENT) for _ in range(2)]
+    generator = random.Random(5)
+    tickets = list(Ticket.objects.order_by("pk"))
+    generator.shuffle(tickets)
+    now = max(t.updated_at for t in tickets) + datetime.timedelta(hours=1)
+    moves = {"reply": 0, "solve": 0, "reopen": 0, "reassign": 0, "priority": 0, "new": 0}
+    with time_machine.travel(now, tick=False):
+        for n, ticket in enumerate(tickets[:80]):
+            ticket.refresh_from_db()
+            agent = agents[ticket.pk % 2]
+            if ticket.status == Status.CLOSED:
+                continue
+            if ticket.status == Status.SOLVED:
+                actions.add_message(ticket, actor=ticket.requester, via=Via.EMAIL, body_text="Not yet.")
+                moves["reopen"] += 1
+            elif n % 2 == 0:
+                actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Done.", status=Status.SOLVED)
+                moves["solve"] += 1
+            else:
+                actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Working on it.")
+                moves["reply"] += 1
+            if ticket.pk % 4 == 0:
+                actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"team": None, "assignee": agent})
+                moves["reassign"] += 1
+            if ticket.pk % 5 == 0:
+                actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"priority": Priority.URGENT})
+                moves["priority"] += 1
+        for _ in range(5):
+            factories.ticket()
+            moves["new"] += 1
+    assert all(moves.values()), moves
+    live = snapshot()
+    assert live != built
+    rollups.rebuild()
+    rebuilt = snapshot()
+    assert live == rebuilt
+    # An independent check of the rebuild itself: per dimension, the keys add up to "all", and
+    # "all" counts every record once on its creation day and every solved one on its solve day.
+    records = TicketMetrics.objects.all()
+    assert sum(r.created for r in DailyRollup.objects.filter(dimension="all")) == records.count()
+    assert sum(r.solved for r in DailyRollup.objects.filter(dimension="all")) == records.exclude(solved_at=None).count()
+    for dimension in ("team", "agent", "channel", "priority"):
+        for name in ("created", "solved", "replies", "sla_met", "frt_b07", "resb_b10"):
+            per_day: dict[datetime.date, int] = {}
+            for r in DailyRollup.objects.filter(dimension=dimension):
+                per_day[r.day] = per_day.get(r.day, 0) + getattr(r, name)
+            totals = {r.day: getattr(r, name) for r in DailyRollup.objects.filter(dimension="all")}
+            assert {d: n for d, n in per_day.items() if n} == {d: n for d, n in totals.items() if n}, (dimension, name)
+
+
+# --- query counts ---------------------------------------------------------------------------------
+
+
+def _queries(change: Any) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        change()
+    return [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.django_db
+def test_a_change_costs_one_read_and_one_rollup_write() -> None:
+    agent = factories.user(Role.AGENT)
+    ticket = factories.ticket()
+    sql = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"priority": "high"}))
+    rollup_writes = [s for s in sql if "analytics_dailyrollup" in s]
+    record_reads = [s for s in sql if s.startswith("SELECT") and "analytics_ticketmetrics" in s]
+    # One upsert statement (executemany: the rows of the old and the new priority).
+    assert len(rollup_writes) == 1
+    assert "INSERT INTO" in rollup_writes[0]
+    assert len(record_reads) == 1
+
+
+@pytest.mark.django_db
+def test_a_change_that_moves_nothing_writes_no_rollup() -> None:
+    agent = factories.user(Role.AGENT)
+    ticket = factories.ticket()
+    # A type change is a dimension of the record but not of the rollups.
+    sql = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"type": "problem"}))
+    assert not [s for s in sql if "analytics_dailyrollup" in s]
+
+
+@pytest.mark.django_db
+def test_the_rebuild_is_two_grouped_reads_per_dimension_and_one_write() -> None:
+    factories.ticket()
+    sql = _queries(rollups.rebuild)
+    assert len([s for s in sql if s.startswith("SELECT") and "GROUP BY" in s]) == 10
+    assert len([s for s in sql if "analytics_dailyrollup" in s]) == 2  # the delete, the insert
+
+
+@pytest.mark.django_db
+def test_the_series_is_one_query() -> None:
+    factories.ticket()
+    sql = _queries(lambda: rollups.rollup_series(day(0), day(30), "team", keys=["1", ""]))
+    assert len(sql) == 1
