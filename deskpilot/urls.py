@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("deskpilot.automation.routing_urls")),
     path("", include("deskpilot.automation.rule_urls")),
     path("", include("deskpilot.automation.webhook_urls")),
+    path("", include("deskpilot.analytics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

@@ -1,0 +1,12 @@
+"""The analytics pages in the page permission matrix: managers and admins only."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from tests.page_matrix import Route, manager_page
+
+PAGES: dict[str, Route] = {
+    "analytics:operations": Route(lambda w: reverse("analytics:operations"), manager_page()),
+    "analytics:operations_live": Route(lambda w: reverse("analytics:operations_live"), manager_page()),
+}
