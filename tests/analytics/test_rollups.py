@@ -340,3 +340,32 @@ def test_the_series_is_one_query() -> None:
     factories.ticket()
     sql = _queries(lambda: rollups.rollup_series(day(0), day(30), "team", keys=["1", ""]))
     assert len(sql) == 1
+
+
+# --- the rebuild's entry points ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_metrics_rebuild_rebuilds_the_rollups() -> None:
+    agent = factories.user(Role.AGENT)
+    for _ in range(3):
+        ticket = factories.ticket()
+        actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Done.", status=Status.SOLVED)
+    live = snapshot()
+    DailyRollup.objects.update(created=99)  # stale
+    DailyRollup.objects.create(day=day(-400), dimension="all", key="", solved=5)  # and a stray row
+    out = io.StringIO()
+    call_command("metrics_rebuild", "--workers", "1", stdout=out)
+    assert snapshot() == live
+    assert f"Rebuilt {DailyRollup.objects.count()} daily rollup rows." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_bulk_sla_recompute_announcement_rebuilds_the_rollups() -> None:
+    from deskpilot.policies.signals import clocks_rebuilt
+
+    ticket = factories.ticket()
+    live = snapshot()
+    DailyRollup.objects.all().delete()
+    clocks_rebuilt.send(sender=None, first=ticket.pk, last=ticket.pk)
+    assert snapshot() == live

@@ -39,3 +39,5 @@ class Command(BaseCommand):
             task = progress.add_task("tickets", total=total)
             totals = rebuild_all(from_id=start - 1, workers=workers, progress=lambda n: progress.advance(task, n))
         self.stdout.write(f"Rebuilt the metrics of {totals.tickets:,} tickets.")
+        # The daily rollups are rebuilt from all the records at the end (analytics.rollups).
+        self.stdout.write(f"Rebuilt {totals.rollup_rows:,} daily rollup rows.")
