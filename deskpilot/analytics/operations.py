@@ -22,7 +22,8 @@ Definitions (documented on the page too):
 - Waiting customer: DOMAIN.md's requester wait runs in new, open and on hold; among those
   tickets, the customer waits for an agent when no public agent reply came after their first
   unanswered public message. Waiting since = that message (the first customer message after the
-  latest public agent reply), or the ticket's creation when no agent has replied publicly yet.
+  latest public agent reply), or the ticket's creation when no agent has replied publicly yet
+  (an agent's message that opened the ticket is not a reply, as in analytics.metrics).
   A ticket whose latest public message is the agent's is not waiting for a reply.
 - Load: open work as routing counts it (``automation.routing_service``): unsolved tickets
   assigned to the agent, weighted by priority with ``routing.weighted_load``'s default weights
@@ -241,7 +242,13 @@ def oldest_waiting(limit: int = LIST_SIZE) -> list[TicketLine]:
     """The tickets whose customer has waited longest for an agent's reply, longest first (one
     query; see the module docstring for the definition)."""
     messages = Message.objects.filter(ticket_id=OuterRef("pk"), public=True).order_by()
-    last_reply = messages.filter(author_user__isnull=False).order_by("-created_at", "-id").values("created_at")[:1]
+    # An agent's message that opened the ticket (a phone call written down) is not a reply: the
+    # metrics engine skips it too (analytics.metrics, "opening").
+    last_reply = (
+        messages.filter(author_user__isnull=False, created_at__gt=OuterRef("created_at"))
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
     first_unanswered = (
         messages.filter(author_customer__isnull=False, created_at__gt=OuterRef("last_reply"))
         .order_by("created_at", "id")
