@@ -170,7 +170,16 @@ def _bucket_columns() -> list[str]:
     return [f"{prefix}_b{i:02d}" for prefix in HISTOGRAMS.values() for i in range(BUCKETS)]
 
 
+def _sla_columns() -> list[str]:
+    from deskpilot.policies.clock import METRICS
+
+    return [f"sla_{metric}_{outcome}" for metric in METRICS for outcome in ("met", "breached")]
+
+
 # Histogram columns added in a loop (76 of them): declared one by one they would drown the model.
 BUCKET_COLUMNS = tuple(_bucket_columns())
-for _name in BUCKET_COLUMNS:
+# "% SLA met" per target: target instances met and breached per SLA metric (the record's
+# sla_outcomes added up), counted on the creation day like the totals sla_met / sla_breached.
+SLA_COLUMNS = tuple(_sla_columns())
+for _name in SLA_COLUMNS + BUCKET_COLUMNS:
     models.IntegerField(default=0).contribute_to_class(DailyRollup, _name)

@@ -6,7 +6,8 @@ Day boundaries are UTC days: settings has no desk reporting time zone (TIME_ZONE
 pages convert per viewer), and a rollup row cannot be re-cut into another zone's days later.
 A ticket counts on two days (docs: DailyRollup's help texts):
 
-- its *creation day*: created, escalated / escalations, SLA met / breached (the cohort of tickets
+- its *creation day*: created, escalated / escalations, SLA met / breached, in total and per
+  target (the cohort of tickets
   that arrived: "% SLA met" and the escalation rate are shares of arrivals, and a breach while the
   ticket is still open shows at once) and the first reply time histogram. The first reply counts
   with the creation day, as the created-date reports of Zendesk-like desks do, because the
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,10 +39,18 @@ from typing import Any
 from django.db import connection, transaction
 
 from deskpilot.analytics.histogram import BOUNDS, BUCKETS, bucket_of, median_and_p90, merge
-from deskpilot.analytics.models import BUCKET_COLUMNS, COUNTS, HISTOGRAMS, DailyRollup, RollupDimension, TicketMetrics
+from deskpilot.analytics.models import (
+    BUCKET_COLUMNS,
+    COUNTS,
+    HISTOGRAMS,
+    SLA_COLUMNS,
+    DailyRollup,
+    RollupDimension,
+    TicketMetrics,
+)
 
 # Every summed column of a rollup row, in the order the vectors below use.
-COLUMNS = COUNTS + BUCKET_COLUMNS
+COLUMNS = COUNTS + SLA_COLUMNS + BUCKET_COLUMNS
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
 _WIDTH = len(COLUMNS)
 
@@ -59,6 +69,7 @@ SOURCE = (
     "escalations",
     "sla_met",
     "sla_breached",
+    "sla_outcomes",
     *HISTOGRAMS,
 )
 # Histograms counted on the creation day; the others on the solve day.
@@ -78,6 +89,14 @@ def day_of(value: Any) -> datetime.date:
     if value.tzinfo is not None:
         value = value.astimezone(datetime.UTC)
     return value.date()
+
+
+def _outcomes(stored: Any) -> dict[str, dict[str, int]]:
+    """The record's per-target SLA outcomes: JSON text (SQLite, and the live path's new row) or
+    already decoded (PostgreSQL's jsonb)."""
+    if not stored:
+        return {}
+    return json.loads(stored) if isinstance(stored, str) else stored
 
 
 def _keys(values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -102,6 +121,9 @@ def contribution(values: Mapping[str, Any] | None) -> dict[Key, list[int]]:
     created[_INDEX["escalations"]] = escalations
     created[_INDEX["sla_met"]] = values["sla_met"] or 0
     created[_INDEX["sla_breached"]] = values["sla_breached"] or 0
+    for metric, outcome in _outcomes(values["sla_outcomes"]).items():
+        for state in ("met", "breached"):
+            created[_INDEX[f"sla_{metric}_{state}"]] = outcome.get(state, 0)
     for name in _CREATION_HISTOGRAMS:
         if values[name] is not None:
             created[_INDEX[f"{HISTOGRAMS[name]}_b{bucket_of(values[name]):02d}"]] += 1
@@ -195,6 +217,13 @@ def _day_sql(column: str) -> str:
     return f"substr({column}, 1, 10)"
 
 
+def _json_count(metric: str, state: str) -> str:
+    """One count out of the record's sla_outcomes JSON (names are fixed identifiers)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(sla_outcomes -> '{metric}' ->> '{state}' AS integer)"
+    return f"json_extract(sla_outcomes, '$.{metric}.{state}')"
+
+
 _KEY_SQL = {
     RollupDimension.ALL: "''",
     RollupDimension.TEAM: "COALESCE(CAST(team_id AS TEXT), '')",
@@ -233,6 +262,9 @@ def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
             "sla_met": "SUM(sla_met)",
             "sla_breached": "SUM(sla_breached)",
         }
+        for column in SLA_COLUMNS:
+            metric, state = column.removeprefix("sla_").rsplit("_", 1)
+            sums[column] = f"SUM(COALESCE({_json_count(metric, state)}, 0))"
         histograms, day, where = _CREATION_HISTOGRAMS, "created_at", ""
     for name in histograms:
         for i, expression in enumerate(_bucket_sums(name)):
@@ -282,8 +314,9 @@ def rebuild() -> RebuildTotals:
 
 @dataclass
 class Day:
-    """One day's sums over the chosen keys of a dimension, and its merged histograms (by time
-    metric name, e.g. ``first_reply_time_business``)."""
+    """One day's sums over the chosen keys of a dimension (``counts``: COUNTS and the per-target
+    SLA_COLUMNS such as ``sla_first_reply_met``), and its merged histograms (by time metric name,
+    e.g. ``first_reply_time_business``)."""
 
     day: datetime.date
     counts: dict[str, int]
@@ -315,7 +348,7 @@ def rollup_series(
         series.append(
             Day(
                 day=day,
-                counts={name: vector[_INDEX[name]] for name in COUNTS},
+                counts={name: vector[_INDEX[name]] for name in COUNTS + SLA_COLUMNS},
                 histograms={
                     name: [vector[_INDEX[f"{prefix}_b{i:02d}"]] for i in range(BUCKETS)]
                     for name, prefix in HISTOGRAMS.items()

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from deskpilot.accounts.models import Role
 from deskpilot.analytics import rollups
 from deskpilot.analytics.histogram import BOUNDS, BUCKETS, bucket_of, exact_nearest_rank, histogram, percentile
-from deskpilot.analytics.models import COUNTS, DailyRollup, TicketMetrics
+from deskpilot.analytics.models import COUNTS, SLA_COLUMNS, DailyRollup, TicketMetrics
+from deskpilot.policies import sla
+from deskpilot.policies.models import SlaPolicy, SlaTarget
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Priority, Status, Ticket, Via
 from tests import factories
@@ -44,7 +46,7 @@ def rollup(n: int, dimension: str = "all", key: str = "") -> DailyRollup | None:
 
 def counts(n: int, dimension: str = "all", key: str = "") -> dict[str, int]:
     found = rollup(n, dimension, key)
-    return {name: getattr(found, name) if found else 0 for name in COUNTS}
+    return {name: getattr(found, name) if found else 0 for name in COUNTS + SLA_COLUMNS}
 
 
 def buckets(n: int, prefix: str, dimension: str = "all", key: str = "") -> dict[int, int]:
@@ -153,7 +155,7 @@ def test_a_reassignment_moves_the_agents_contribution() -> None:
     assert counts(0, "agent", str(first.pk))["solved"] == 1
     with time_machine.travel(at(11), tick=False):
         actions.update_ticket(ticket, actor=second, via=Via.WEB, changes={"assignee": second})
-    assert counts(0, "agent", str(first.pk)) == dict.fromkeys(COUNTS, 0)
+    assert counts(0, "agent", str(first.pk)) == dict.fromkeys(COUNTS + SLA_COLUMNS, 0)
     assert buckets(0, "frt", "agent", str(first.pk)) == {}
     moved = counts(0, "agent", str(second.pk))
     assert (moved["created"], moved["solved"], moved["one_touch"]) == (1, 1, 1)
@@ -171,6 +173,34 @@ def test_a_priority_change_moves_the_ticket_between_priority_keys() -> None:
     rows = {r.key: r.created for r in DailyRollup.objects.filter(day=today, dimension="priority")}
     assert rows[Priority.URGENT] == 1
     assert all(n == 0 for key, n in rows.items() if key != Priority.URGENT)
+
+
+@pytest.mark.django_db
+def test_sla_outcomes_per_target_count_on_the_creation_day() -> None:
+    """First reply within its hour (met), resolution past its two hours (breached), solved the
+    next day: both outcomes stay with Monday, the ticket's creation day."""
+    policy = SlaPolicy.objects.create(name="Standard", warning_percent=None)
+    SlaTarget.objects.create(policy=policy, metric="first_reply", priority="normal", minutes=60)
+    SlaTarget.objects.create(policy=policy, metric="total_resolution", priority="normal", minutes=120)
+    SlaPolicy.objects.filter(pk=policy.pk).update(updated_at=at(0, day=-30))
+    sla.clear_cache()
+    agent = factories.user(Role.AGENT)
+    with time_machine.travel(at(22), tick=False):
+        ticket = factories.ticket()
+    with time_machine.travel(at(22.5), tick=False):
+        actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Looking.")
+    monday = counts(0)
+    assert (monday["sla_first_reply_met"], monday["sla_total_resolution_breached"]) == (1, 0)
+    with time_machine.travel(at(3, day=1), tick=False):
+        actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Fixed.", status=Status.SOLVED)
+    monday, tuesday = counts(0), counts(1)
+    assert (monday["sla_first_reply_met"], monday["sla_first_reply_breached"]) == (1, 0)
+    assert (monday["sla_total_resolution_met"], monday["sla_total_resolution_breached"]) == (0, 1)
+    assert (monday["sla_met"], monday["sla_breached"]) == (1, 1)
+    assert tuesday["solved"] == 1
+    assert not any(tuesday[name] for name in SLA_COLUMNS)
+    series = rollups.rollup_series(day(0), day(1), "priority", keys=["normal"])
+    assert series[0].counts["sla_total_resolution_breached"] == 1
 
 
 # --- percentiles --------------------------------------------------------------------------------
@@ -242,9 +272,16 @@ def test_on_random_response_times_the_median_and_p90_are_close() -> None:
 
 @pytest.mark.django_db
 def test_the_live_path_and_the_rebuild_agree_on_demo_data() -> None:
+    policy = SlaPolicy.objects.create(name="Standard", warning_percent=None)
+    for metric, minutes in (("first_reply", 60), ("next_reply", 120), ("total_resolution", 24 * 60)):
+        for priority in Priority.values:
+            SlaTarget.objects.create(policy=policy, metric=metric, priority=priority, minutes=minutes)
+    sla.clear_cache()
     call_command("demo_data", "--tickets", "200", "--days", "20", "--seed", "11", stdout=io.StringIO())
     built = snapshot()
     assert built, "demo data rebuilds the records and so the rollups"
+    assert DailyRollup.objects.filter(sla_first_reply_met__gt=0).exists()
+    assert DailyRollup.objects.filter(sla_total_resolution_breached__gt=0).exists()
     # Live changes of every kind the rollups distinguish, through the actions.
     agents = [factories.user(Role.AGENT) for _ in range(2)]
     generator = random.Random(5)
