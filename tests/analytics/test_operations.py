@@ -336,3 +336,15 @@ def test_only_managers_and_admins_see_it(role: str) -> None:
     anonymous = Client().get(reverse("analytics:operations"))
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/signin?next=")
+
+
+def test_the_sla_window_edges() -> None:
+    """Due exactly now is breached; due exactly an hour from now is at risk; a second later is not."""
+    with at(NOW - HOUR):
+        tickets = [factories.ticket() for _ in range(3)]
+    for ticket, due in zip(tickets, (NOW, NOW + HOUR, NOW + HOUR + datetime.timedelta(seconds=1)), strict=True):
+        Ticket.objects.filter(pk=ticket.pk).update(sla_next_breach_at=due)
+    sla = operations.sla(NOW)
+    assert (sla.breached, sla.at_risk) == (1, 1)
+    assert [line.id for line in sla.worst_breached] == [tickets[0].pk]
+    assert [line.id for line in sla.worst_at_risk] == [tickets[1].pk]
