@@ -274,7 +274,12 @@ def oldest_waiting(limit: int = LIST_SIZE) -> list[TicketLine]:
 
 
 def agents() -> list[AgentLoad]:
-    """Agents online with their open work (two queries)."""
+    """Agents online with their open work (two queries).
+
+    The count is routing's (``routing_service._loads``: unsolved tickets per assignee and
+    priority, weighed by ``routing.weighted_load``), taken for every online agent at once:
+    ``_loads`` is per team and private, so calling it per team would cost a query per team. When
+    routing_service can change, one shared ``open_work(agent_ids)`` should serve both."""
     online = list(
         User.objects.filter(role__in=AGENT_ROLES, is_active=True, availability=Availability.ONLINE)
         .order_by("name", "id")
