@@ -202,6 +202,17 @@ def add(deltas: Mapping[Key, Sequence[int]]) -> None:
         cursor.executemany(_add_sql(connection.vendor), rows)
 
 
+def read_records(first: int, last: int) -> dict[int, dict[str, Any]]:
+    """The stored values ``read_record`` reads, for the records of tickets first..last (one
+    query): what a bulk rewrite of those records subtracts from the rollups."""
+    names = ", ".join(connection.ops.quote_name(c) for c in SOURCE)
+    table = connection.ops.quote_name(TicketMetrics._meta.db_table)
+    with connection.cursor() as cursor:
+        # Only quoted column and table names from the model are formatted in.
+        cursor.execute(f"SELECT ticket_id, {names} FROM {table} WHERE ticket_id BETWEEN %s AND %s", [first, last])
+        return {found[0]: dict(zip(SOURCE, found[1:], strict=True)) for found in cursor.fetchall()}
+
+
 def record_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
     """The live path: a record went from ``old`` (``read_record`` before its upsert) to ``new``."""
     add(difference(old, new))

@@ -398,11 +398,23 @@ def test_metrics_rebuild_rebuilds_the_rollups() -> None:
 
 
 @pytest.mark.django_db
-def test_the_bulk_sla_recompute_announcement_rebuilds_the_rollups() -> None:
-    from deskpilot.policies.signals import clocks_rebuilt
+def test_the_bulk_sla_recompute_moves_the_rollups_by_what_it_changed() -> None:
+    from deskpilot.policies.sla_rebuild import recompute_all
 
-    ticket = factories.ticket()
-    live = snapshot()
-    DailyRollup.objects.all().delete()
-    clocks_rebuilt.send(sender=None, first=ticket.pk, last=ticket.pk)
-    assert snapshot() == live
+    with time_machine.travel(at(9), tick=False):
+        untouched = factories.ticket(subject="Created before any policy")
+        breached = factories.ticket(subject="Will breach")
+    assert counts(0)["sla_breached"] == 0
+    # A policy made without the managers' actions: only the bulk recompute applies it.
+    policy = SlaPolicy.objects.create(name="Standard", warning_percent=None)
+    SlaTarget.objects.create(policy=policy, metric="first_reply", priority="normal", minutes=60, business_hours=False)
+    SlaPolicy.objects.filter(pk=policy.pk).update(updated_at=at(0))
+    sla.clear_cache()
+    with time_machine.travel(at(12), tick=False):
+        recompute_all(chunk=1)  # one announcement per ticket
+    assert counts(0)["sla_breached"] == 2  # both breached their first reply at 10:00
+    assert TicketMetrics.objects.get(ticket=untouched).sla_breached == 1
+    assert TicketMetrics.objects.get(ticket=breached).sla_breached == 1
+    moved = snapshot()
+    rollups.rebuild()
+    assert snapshot() == moved  # exactly what a whole rebuild gives
