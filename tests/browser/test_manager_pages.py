@@ -531,3 +531,38 @@ def notify(user: User, ticket: Ticket | None, subject: str, *, minutes: float) -
     return Notification.objects.create(
         user=user, ticket=ticket, subject=subject, text="", cause="sla:breach", created_at=ago(minutes)
     )
+
+
+def test_operations_page_shows_the_day_live_with_its_chart(page):
+    data = desk()
+    dana = factories.customer(email="dana.scully@northwind.test", name="Dana Scully")
+    for minutes, subject, priority, team in (
+        (300, "Payroll export fails for every employee", Priority.URGENT, data["technical"]),
+        (200, "VAT number missing on receipts", Priority.NORMAL, data["billing"]),
+        (100, "SSO sign-in fails after certificate rotation", Priority.HIGH, data["technical"]),
+        (50, "Can we pay by bank transfer?", Priority.LOW, None),
+        (20, "Invoice shows the wrong company name", Priority.NORMAL, data["billing"]),
+    ):
+        ticket = factories.ticket(requester=dana, subject=subject, priority=priority, at=ago(minutes))
+        if team is not None:
+            actions.update_ticket(ticket, actor=data["nora"], via=Via.WEB, changes={"team": team})
+    solved = factories.ticket(requester=dana, subject="Where do I change my password?", at=ago(90))
+    actions.add_message(solved, actor=data["maya"], via=Via.WEB, body_text="Settings → Security.", status="solved")
+    sign_in(page, MANAGER, "/inbox")
+    page.click(".topnav a:has-text('Operations')")
+    page.wait_for_url("**/analytics/operations")
+    assert heading(page) == "Operations, live"
+    assert page.inner_text("[data-figure=backlog]") == "5"
+    assert page.inner_text("[data-figure=unassigned]") == "5"
+    assert page.inner_text("[data-figure=solved_today]") == "1"
+    # The chart replaces its table fallback once Chart.js has drawn it.
+    page.wait_for_selector("[data-ops-chart]:not([hidden]) canvas")
+    assert page.locator("[data-ops-chart] canvas").bounding_box()["height"] > 100
+    screenshot(page, "operations")
+    # A count leads to exactly its tickets.
+    page.click("[data-table=priority] tr:has-text('Normal') a")
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("text=VAT number missing on receipts").count() == 1
+    assert page.locator("text=Invoice shows the wrong company name").count() == 1
+    assert page.locator("text=Payroll export fails").count() == 0
+    assert page.outside_requests == []

@@ -37,11 +37,11 @@ def nav_labels(body: str) -> list[str]:
     [
         (Role.AGENT, ["Inbox", "Search"]),
         (Role.COLLABORATOR, ["Inbox", "Search"]),
-        (Role.MANAGER, ["Inbox", "Search", "Manage", "Admin"]),
-        (Role.ADMIN, ["Inbox", "Search", "Manage", "Admin"]),
+        (Role.MANAGER, ["Inbox", "Search", "Operations", "Manage", "Admin"]),
+        (Role.ADMIN, ["Inbox", "Search", "Operations", "Manage", "Admin"]),
     ],
 )
-def test_the_navigation_offers_manage_to_managers_and_admins_only(role: str, labels: list[str]) -> None:
+def test_the_navigation_offers_operations_and_manage_to_managers_and_admins_only(role: str, labels: list[str]) -> None:
     body = client_for(factories.user(role)).get(reverse("tickets:inbox")).content.decode()
     assert nav_labels(body) == labels
 
