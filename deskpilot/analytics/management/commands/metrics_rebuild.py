@@ -8,36 +8,21 @@ Chunked, one transaction per chunk, shared between worker processes (``--workers
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-
-from deskpilot.analytics.rebuild import rebuild_all
-from deskpilot.cli import progress_bar, whole_number
-from deskpilot.tickets.models import Ticket
+from deskpilot.analytics.rebuild import Totals, rebuild_all
+from deskpilot.core.ticket_commands import TicketRangeCommand
 
 
-class Command(BaseCommand):
+class Command(TicketRangeCommand):
     help = "Recompute every ticket's metrics record from its events, in chunks, with progress."
+    label = "Ticket metrics"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        # Numbers are read as text and checked in handle(): a bad value gets the one-line usage
-        # error naming the option (exit status 2), not argparse's usage dump.
-        parser.add_argument("--from-id", default="1", help="start at this ticket id, to resume (default 1)")
-        parser.add_argument(
-            "--workers",
-            default=str(os.cpu_count() or 1),
-            help="processes that share the work (default: one per CPU, here %(default)s)",
-        )
+    def run(self, *, from_id: int, workers: int, progress: Callable[[int], None]) -> Totals:
+        return rebuild_all(from_id=from_id, workers=workers, progress=progress)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        start = whole_number("--from-id", options["from_id"])
-        workers = whole_number("--workers", options["workers"])
-        total = Ticket.objects.filter(pk__gte=start).count()
-        with progress_bar(self, "Ticket metrics") as progress:
-            task = progress.add_task("tickets", total=total)
-            totals = rebuild_all(from_id=start - 1, workers=workers, progress=lambda n: progress.advance(task, n))
+    def report(self, totals: Any) -> None:
         self.stdout.write(f"Rebuilt the metrics of {totals.tickets:,} tickets.")
         # The daily rollups are rebuilt from all the records at the end (analytics.rollups).
         self.stdout.write(f"Rebuilt {totals.rollup_rows:,} daily rollup rows.")

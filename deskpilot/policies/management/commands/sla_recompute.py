@@ -7,34 +7,21 @@ shared between worker processes (``--workers``), resumable with ``--from-id``.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-
-from deskpilot.cli import progress_bar, whole_number
-from deskpilot.policies.sla_rebuild import recompute_all
-from deskpilot.tickets.models import Ticket
+from deskpilot.core.ticket_commands import TicketRangeCommand
+from deskpilot.policies.sla_rebuild import Totals, recompute_all
 
 
-class Command(BaseCommand):
+class Command(TicketRangeCommand):
     help = "Recompute every ticket's SLA clocks from its events, in chunks, with progress."
+    label = "SLA clocks"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--from-id", default="1", help="start at this ticket id, to resume (default 1)")
-        parser.add_argument(
-            "--workers",
-            default=str(os.cpu_count() or 1),
-            help="processes that share the work (default: one per CPU, here %(default)s)",
-        )
+    def run(self, *, from_id: int, workers: int, progress: Callable[[int], None]) -> Totals:
+        return recompute_all(from_id=from_id, workers=workers, progress=progress)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        start = whole_number("--from-id", options["from_id"])
-        workers = whole_number("--workers", options["workers"])
-        total = Ticket.objects.filter(pk__gte=start).count()
-        with progress_bar(self, "SLA clocks") as progress:
-            task = progress.add_task("tickets", total=total)
-            totals = recompute_all(from_id=start - 1, workers=workers, progress=lambda n: progress.advance(task, n))
+    def report(self, totals: Any) -> None:
         self.stdout.write(
             f"Recomputed {totals.tickets:,} tickets ({totals.with_policy:,} under an SLA policy); "
             f"recorded {totals.findings:,} warnings and breaches."
