@@ -4,15 +4,11 @@ sweep every minute."""
 
 from __future__ import annotations
 
-import datetime
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from huey import RedisHuey, SqliteHuey
-from huey.api import Huey, PeriodicTask
+from huey.api import Huey
 
 from deskpilot.accounts import actions as account_actions
 from deskpilot.accounts.models import Availability, Role, RoutingMode, Team, User
@@ -20,6 +16,7 @@ from deskpilot.automation import routing_tasks
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Status, Ticket, Via
 from tests import factories
+from tests.queues import BACKENDS, new_queue, runs_every_minute
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +79,7 @@ def test_more_capacity_assigns_what_waited_for_room(django_capture_on_commit_cal
 def test_the_jobs_are_named_and_the_sweep_runs_every_minute() -> None:
     assert routing_tasks.assign_queued.name == "routing.assign_queued"
     assert routing_tasks.sweep_queue.name == "routing.sweep_queue"
-    assert issubclass(routing_tasks.sweep_queue.task_class, PeriodicTask)
-    task = routing_tasks.sweep_queue.s()
-    assert all(task.validate_datetime(datetime.datetime(2026, 3, 1, 9, minute)) for minute in range(60))
+    assert runs_every_minute(routing_tasks.sweep_queue)
 
 
 def test_the_sweep_assigns_what_a_lost_job_left_behind() -> None:
@@ -101,26 +96,11 @@ def test_the_sweep_assigns_what_a_lost_job_left_behind() -> None:
 
 # --- real queues ---------------------------------------------------------------------------------
 
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "redis",
-        marks=pytest.mark.skipif(
-            not os.environ.get("DESKPILOT_TEST_REDIS_URL"), reason="DESKPILOT_TEST_REDIS_URL is not set"
-        ),
-    ),
-]
-
 
 def _queue(backend: str, tmp_path: Path) -> tuple[Huey, Any]:
     """A queue of its own (one per test: runs may share Redis) carrying the routing job under its
     real name; the tests' settings run jobs inline, so the job is registered here again."""
-    name = f"deskpilot-routing-test-{uuid.uuid4().hex}"
-    huey: Huey
-    if backend == "redis":
-        huey = RedisHuey(name, url=os.environ["DESKPILOT_TEST_REDIS_URL"])
-    else:
-        huey = SqliteHuey(name, filename=str(tmp_path / "jobs.sqlite3"))
+    huey = new_queue(backend, tmp_path, "routing")
     job = huey.task(name="routing.assign_queued")(routing_tasks.assign_queued.call_local)
     return huey, job
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import Any
 import pytest
 import time_machine
 from django.utils.module_loading import autodiscover_modules
-from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, PeriodicTask
 from huey.contrib.djhuey import HUEY
 
@@ -34,6 +32,7 @@ from deskpilot.core import outbox
 from tests import factories
 from tests.automation import test_webhooks
 from tests.automation.test_webhooks import Receiver, _verify
+from tests.queues import BACKENDS, consumer_pass, new_queue, periodic_like, runs_every_minute
 
 pytestmark = pytest.mark.django_db
 
@@ -55,22 +54,10 @@ def test_the_jobs_are_named_and_the_sweep_runs_every_minute() -> None:
     for job in (webhook_tasks.deliver_webhook, webhook_tasks.sweep_webhooks):
         assert f"deskpilot.automation.tasks.{job.name}" in registered
     assert "automation.sweep_webhooks" in {t.name for t in HUEY._registry.periodic_tasks}
-    task = webhook_tasks.sweep_webhooks.s()
-    moments = [datetime.datetime(2026, 3, d, h, m) for d in (1, 2) for h in (0, 9, 23) for m in range(60)]
-    assert all(task.validate_datetime(moment) for moment in moments)
+    assert runs_every_minute(webhook_tasks.sweep_webhooks)
 
 
 # --- real queues ---------------------------------------------------------------------------------
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "redis",
-        marks=pytest.mark.skipif(
-            not os.environ.get("DESKPILOT_TEST_REDIS_URL"), reason="DESKPILOT_TEST_REDIS_URL is not set"
-        ),
-    ),
-]
 
 
 @dataclass
@@ -80,16 +67,7 @@ class Jobs:
     sweep: Any
 
     def tick(self, now: datetime.datetime, *, minute: bool = False) -> list[Any]:
-        """One pass of a consumer at ``now``: at the start of a ``minute`` the scheduler enqueues
-        the periodic jobs whose minute it is; the worker runs everything queued. Returns the jobs'
-        results."""
-        results = []
-        with time_machine.travel(now, tick=False):
-            for task in self.huey.read_periodic(now.astimezone(UTC).replace(tzinfo=None)) if minute else ():
-                self.huey.enqueue(task)
-            while (task := self.huey.dequeue()) is not None:
-                results.append(self.huey.execute(task))
-        return results
+        return consumer_pass(self.huey, now, minute=minute)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -97,19 +75,11 @@ def jobs(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
     """A queue of its own (one per test: runs may share Redis) with the webhook jobs under their
     real names; the tests' settings run jobs inline, so they are registered here again, and the
     delivery code's enqueueing is pointed at them."""
-    name = f"deskpilot-webhooks-test-{uuid.uuid4().hex}"
-    huey: Huey
-    if request.param == "redis":
-        # Not blocking: an empty queue answers at once instead of waiting for a job.
-        huey = RedisHuey(name, url=os.environ["DESKPILOT_TEST_REDIS_URL"], utc=True, blocking=False)
-    else:
-        huey = SqliteHuey(name, filename=str(tmp_path / "jobs.sqlite3"), utc=True)
+    huey = new_queue(request.param, tmp_path, "webhooks")
     queue = Jobs(
         huey=huey,
         deliver=huey.task(name="automation.deliver_webhook")(webhook_tasks.deliver_webhook.call_local),
-        sweep=huey.periodic_task(webhook_tasks.sweep_webhooks.s().validate_datetime, name="automation.sweep_webhooks")(
-            webhook_tasks.sweep_webhooks.call_local
-        ),
+        sweep=periodic_like(huey, webhook_tasks.sweep_webhooks),
     )
     monkeypatch.setattr(webhook_tasks, "deliver_webhook", queue.deliver)
     try:

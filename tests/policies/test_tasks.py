@@ -12,7 +12,6 @@ executes. A worker "killed" is one that dequeued a job and never ran it (or cras
 from __future__ import annotations
 
 import datetime
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import Any
 import pytest
 import time_machine
 from django.utils.module_loading import autodiscover_modules
-from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, PeriodicTask
 from huey.contrib.djhuey import HUEY
 
@@ -34,6 +32,7 @@ from deskpilot.policies.models import RecomputeRequest, SlaPolicy, SlaTarget
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Status, Ticket, TicketEvent, Via
 from tests import factories
+from tests.queues import BACKENDS, consumer_pass, new_queue, periodic_like, runs_every_minute
 
 pytestmark = pytest.mark.django_db
 
@@ -82,22 +81,10 @@ def test_the_jobs_are_named_and_the_sweep_runs_every_minute() -> None:
     for job in (sla_tasks.sla_timer, sla_tasks.sla_sweep, sla_tasks.recompute_unsolved):
         assert f"deskpilot.policies.tasks.{job.name}" in registered
     assert "policies.sla_sweep" in {t.name for t in HUEY._registry.periodic_tasks}
-    task = sla_tasks.sla_sweep.s()
-    moments = [datetime.datetime(2026, 3, d, h, m) for d in (1, 2) for h in (0, 9, 23) for m in range(60)]
-    assert all(task.validate_datetime(moment) for moment in moments)
+    assert runs_every_minute(sla_tasks.sla_sweep)
 
 
 # --- real queues ---------------------------------------------------------------------------------
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "redis",
-        marks=pytest.mark.skipif(
-            not os.environ.get("DESKPILOT_TEST_REDIS_URL"), reason="DESKPILOT_TEST_REDIS_URL is not set"
-        ),
-    ),
-]
 
 
 @dataclass
@@ -108,23 +95,7 @@ class Jobs:
     recompute: Any
 
     def tick(self, now: datetime.datetime, *, minute: bool = False) -> list[Any]:
-        """One pass of a consumer at ``now``: the scheduler moves due timers to the queue and, at
-        the start of a ``minute``, enqueues the periodic jobs whose minute it is; the worker runs
-        everything queued. Returns the results of the jobs that ran (a timer not due yet goes back
-        to the schedule)."""
-        results = []
-        with time_machine.travel(now, tick=False):
-            naive = now.astimezone(UTC).replace(tzinfo=None)
-            for task in self.huey.read_schedule(naive):
-                self.huey.enqueue(task)
-            for task in self.huey.read_periodic(naive) if minute else ():
-                self.huey.enqueue(task)
-            while (task := self.huey.dequeue()) is not None:
-                if self.huey.ready_to_run(task):
-                    results.append(self.huey.execute(task))
-                else:
-                    self.huey.execute(task)  # back to the schedule until its time
-        return results
+        return consumer_pass(self.huey, now, minute=minute)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -132,19 +103,11 @@ def jobs(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
     """A queue of its own (one per test: runs may share Redis) with the SLA jobs under their real
     names; the tests' settings run jobs inline, so they are registered here again, and the
     application's code is pointed at them."""
-    name = f"deskpilot-sla-test-{uuid.uuid4().hex}"
-    huey: Huey
-    if request.param == "redis":
-        # Not blocking: an empty queue answers at once instead of waiting for a job.
-        huey = RedisHuey(name, url=os.environ["DESKPILOT_TEST_REDIS_URL"], utc=True, blocking=False)
-    else:
-        huey = SqliteHuey(name, filename=str(tmp_path / "jobs.sqlite3"), utc=True)
+    huey = new_queue(request.param, tmp_path, "sla")
     queue = Jobs(
         huey=huey,
         timer=huey.task(name="policies.sla_timer")(sla_tasks.sla_timer.call_local),
-        sweep=huey.periodic_task(sla_tasks.sla_sweep.s().validate_datetime, name="policies.sla_sweep")(
-            sla_tasks.sla_sweep.call_local
-        ),
+        sweep=periodic_like(huey, sla_tasks.sla_sweep),
         recompute=huey.task(name="policies.recompute_unsolved")(sla_tasks.recompute_unsolved.call_local),
     )
     monkeypatch.setattr(sla_tasks, "sla_timer", queue.timer)
