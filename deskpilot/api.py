@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from deskpilot.accounts.api import me_router, team_router, user_router
 from deskpilot.accounts.auth import BearerToken, Session
+from deskpilot.analytics.api import router as metrics_router
 from deskpilot.core.api_support import error_response
 from deskpilot.core.errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge
 from deskpilot.customers.api import customer_router, organization_router
@@ -39,6 +40,7 @@ api.add_router("/organizations", organization_router)
 api.add_router("/users", user_router)
 api.add_router("/teams", team_router)
 api.add_router("/me", me_router)
+api.add_router("/metrics", metrics_router)
 
 
 def _field_from_location(location: list[Any] | tuple[Any, ...]) -> str:
