@@ -328,6 +328,14 @@ ENDPOINTS = [
         managers_only(200),
     ),
     Endpoint("GET", "/api/v1/me", fixed("/me"), signed_in(200)),
+    # Metrics: managers and admins, read tokens included (BI tools only read).
+    Endpoint("GET", "/api/v1/metrics/tickets", fixed("/metrics/tickets"), {**managers_only(200), "read_only": 200}),
+    Endpoint(
+        "GET",
+        "/api/v1/metrics/daily",
+        fixed("/metrics/daily?from=2026-03-02&to=2026-03-02"),
+        {**managers_only(200), "read_only": 200},
+    ),
 ]
 
 # Routes outside the OpenAPI schema: the public documentation and ninja's root (always 404).
