@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from datetime import UTC
 from typing import Any
 
 import pytest
@@ -17,38 +16,12 @@ from deskpilot.accounts.models import Role, TokenScope
 from deskpilot.analytics import rollups
 from deskpilot.analytics.api import DAILY_COLUMNS, TICKET_COLUMNS
 from deskpilot.analytics.models import TicketMetrics
-from deskpilot.tickets import actions
-from deskpilot.tickets.models import Channel, Priority, Status, Ticket, Via
+from deskpilot.tickets.models import Channel, Priority, Via
 from tests import factories
+from tests.analytics.scenarios import HOUR, MON, at, two_days
 from tests.api.conftest import Api, caller, errors_of
 
 pytestmark = pytest.mark.django_db
-
-MON = datetime.datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
-HOUR = 3600
-
-
-def at(hour: float, day: int = 0) -> datetime.datetime:
-    return MON + datetime.timedelta(days=day, seconds=round(hour * 3600))
-
-
-def two_days() -> tuple[Ticket, Ticket, Any]:
-    """t1: created Mon 09:00, reply 10:00, solved 14:00. t2: created Mon 23:00, reply Tue 00:30,
-    solved Tue 02:00 (the scenario of test_rollups, whose rollup values are hand-checked there)."""
-    agent = factories.user(Role.AGENT)
-    with time_machine.travel(at(9), tick=False):
-        t1 = factories.ticket()
-    with time_machine.travel(at(10), tick=False):
-        actions.add_message(t1, actor=agent, via=Via.WEB, body_text="Try this.")
-    with time_machine.travel(at(14), tick=False):
-        actions.update_ticket(t1, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
-    with time_machine.travel(at(23), tick=False):
-        t2 = factories.ticket()
-    with time_machine.travel(at(0.5, day=1), tick=False):
-        actions.add_message(t2, actor=agent, via=Via.WEB, body_text="And this.")
-    with time_machine.travel(at(2, day=1), tick=False):
-        actions.update_ticket(t2, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
-    return t1, t2, agent
 
 
 def manager() -> Api:
@@ -346,3 +319,10 @@ def test_query_counts_do_not_grow_with_the_page(size: int, django_assert_num_que
     # token, the rollup rows of the range
     with django_assert_num_queries(2):
         api.get("/metrics/daily", {"from": "2026-01-01", "to": "2026-12-31", "dimension": "team"})
+
+
+def test_every_column_of_the_record_is_exported() -> None:
+    """The export's column order is written out for BI tools; a column added to the record must
+    be added to it too (the per-target outcomes come flattened, one column per target and state)."""
+    stored = {f.attname for f in TicketMetrics._meta.concrete_fields} - {"sla_outcomes"}
+    assert stored <= set(TICKET_COLUMNS)

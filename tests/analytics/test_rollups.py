@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import io
 import random
-from datetime import UTC
 from typing import Any
 
 import pytest
@@ -27,13 +26,7 @@ from deskpilot.policies.models import SlaPolicy, SlaTarget
 from deskpilot.tickets import actions
 from deskpilot.tickets.models import Priority, Status, Ticket, Via
 from tests import factories
-
-MON = datetime.datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
-HOUR = 3600
-
-
-def at(hour: float, day: int = 0) -> datetime.datetime:
-    return MON + datetime.timedelta(days=day, seconds=round(hour * 3600))
+from tests.analytics.scenarios import HOUR, MON, at, two_days
 
 
 def day(n: int) -> datetime.date:
@@ -73,21 +66,10 @@ def snapshot() -> dict[tuple[Any, ...], tuple[int, ...]]:
 
 @pytest.mark.django_db
 def test_two_tickets_across_two_days() -> None:
-    """t1: created Mon 09:00, reply 10:00, solved 14:00. t2: created Mon 23:00, reply Tue 00:30,
-    solved Tue 02:00. First replies count on the creation day, resolutions on the solve day."""
-    agent = factories.user(Role.AGENT)
-    with time_machine.travel(at(9), tick=False):
-        t1 = factories.ticket()
-    with time_machine.travel(at(10), tick=False):
-        actions.add_message(t1, actor=agent, via=Via.WEB, body_text="Try this.")
-    with time_machine.travel(at(14), tick=False):
-        actions.update_ticket(t1, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
-    with time_machine.travel(at(23), tick=False):
-        t2 = factories.ticket()
-    with time_machine.travel(at(0.5, day=1), tick=False):
-        actions.add_message(t2, actor=agent, via=Via.WEB, body_text="And this.")
-    with time_machine.travel(at(2, day=1), tick=False):
-        actions.update_ticket(t2, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
+    """two_days(): t1 created Mon 09:00, reply 10:00, solved 14:00; t2 created Mon 23:00, reply
+    Tue 00:30, solved Tue 02:00. First replies count on the creation day, resolutions on the solve
+    day."""
+    t1, _, _ = two_days()
 
     monday, tuesday = counts(0), counts(1)
     assert (monday["created"], monday["solved"], monday["replies"], monday["one_touch"]) == (2, 1, 1, 1)
