@@ -24,7 +24,7 @@ from deskpilot.analytics.models import COUNTS, HISTOGRAMS, SLA_COLUMNS, RollupDi
 from deskpilot.core.api_support import BY_ID, DEFAULT_PAGE_SIZE, ErrorOut, after_cursor, keyset_page, request_user
 from deskpilot.core.errors import InvalidInput, NotPermitted
 from deskpilot.policies.clock import METRICS as SLA_METRICS
-from deskpilot.tickets.models import Channel, Priority, Status
+from deskpilot.tickets.models import Channel, Priority, Status, TicketType
 
 router = Router(tags=["metrics"])
 ERRORS: dict[int, type[ErrorOut]] = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut}
@@ -92,7 +92,7 @@ PERCENTILE_COLUMNS = tuple(
         "full_resolution_time",
         "full_resolution_time_business",
     )
-    for stat in ("median", "p90")
+    for stat in ("mean", "median", "p90")
 )
 DAILY_COLUMNS = ("day", *COUNTS, *SLA_COLUMNS, *PERCENTILE_COLUMNS)
 
@@ -314,11 +314,15 @@ def _rollup_keys(dimension: str, values: list[str]) -> list[str] | None:
         return None
     if dimension == RollupDimension.ALL:
         raise InvalidInput("keys", "needs a dimension other than all")
-    if dimension in (RollupDimension.TEAM, RollupDimension.AGENT):
+    if dimension in (RollupDimension.TEAM, RollupDimension.AGENT, RollupDimension.ORGANIZATION):
         ids, none = _ids(chosen, "keys")
         # Rollup keys are ids as text, "" for no team / unassigned (analytics.rollups).
         return [str(i) for i in ids] + ([""] if none else [])
-    allowed = Channel.values if dimension == RollupDimension.CHANNEL else Priority.values
+    allowed = {
+        RollupDimension.CHANNEL: Channel.values,
+        RollupDimension.PRIORITY: Priority.values,
+        RollupDimension.TYPE: TicketType.values,
+    }[RollupDimension(dimension)]
     return _choices(chosen, "keys", allowed)
 
 
@@ -350,15 +354,18 @@ def daily_metrics(
     series = rollups.rollup_series(first, last, dimension, _rollup_keys(dimension, key_values))
     items = []
     for day in series:
-        row: dict[str, Any] = {"day": day.day, **day.counts}
+        row: dict[str, Any] = {"day": day.day, **{name: day.counts[name] for name in COUNTS + SLA_COLUMNS}}
         for metric in HISTOGRAMS:
-            median, p90 = day.median_and_p90(metric)
-            row[f"{metric}_median"], row[f"{metric}_p90"] = _seconds(median), _seconds(p90)
+            mean, median, p90 = day.stats(metric)
+            row[f"{metric}_mean"], row[f"{metric}_median"], row[f"{metric}_p90"] = map(_seconds, (mean, median, p90))
         items.append(row)
     if as_csv:
         return _csv_response(DAILY_COLUMNS, items, "daily-metrics.csv")
     period = {}
+    whole = rollups.period_total(series)
     for metric in HISTOGRAMS:
-        median, p90 = rollups.period_percentiles(series, metric)
-        period[f"{metric}_median"], period[f"{metric}_p90"] = _seconds(median), _seconds(p90)
+        mean, median, p90 = whole.stats(metric)
+        period[f"{metric}_mean"], period[f"{metric}_median"], period[f"{metric}_p90"] = map(
+            _seconds, (mean, median, p90)
+        )
     return _json({"items": items, "period": period})

@@ -121,6 +121,8 @@ COUNTS = (
     "escalations",
     "sla_met",
     "sla_breached",
+    "csat_good",
+    "csat_bad",
 )
 
 
@@ -130,6 +132,8 @@ class RollupDimension(models.TextChoices):
     AGENT = "agent", "Agent"
     CHANNEL = "channel", "Channel"
     PRIORITY = "priority", "Priority"
+    TYPE = "type", "Type"
+    ORGANIZATION = "organization", "Organization"
 
 
 class DailyRollup(models.Model):
@@ -139,7 +143,7 @@ class DailyRollup(models.Model):
     integer updated as ``x = x + delta``; a row whose tickets moved away is left at zero."""
 
     day = models.DateField()
-    dimension = models.CharField(max_length=10, choices=RollupDimension.choices)
+    dimension = models.CharField(max_length=16, choices=RollupDimension.choices)
     # The team's or agent's id as text, the channel or priority name; "" for "all" and for no
     # team / no assignee.
     key = models.CharField(max_length=40, blank=True)
@@ -155,6 +159,8 @@ class DailyRollup(models.Model):
     escalations = models.IntegerField(default=0)
     sla_met = models.IntegerField(default=0, help_text="SLA target instances met, tickets created this day")
     sla_breached = models.IntegerField(default=0, help_text="SLA target instances breached, tickets created this day")
+    csat_good = models.IntegerField(default=0, help_text="tickets solved this day rated good")
+    csat_bad = models.IntegerField(default=0, help_text="tickets solved this day rated bad")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "dimension", "key"], name="rollup_day_dimension_key")]
@@ -175,6 +181,13 @@ def _sla_columns() -> list[str]:
 
     return [f"sla_{metric}_{outcome}" for metric in METRICS for outcome in ("met", "breached")]
 
+
+# The sum of each histogram's values in seconds, so reports show the mean beside the median and
+# p90 (DOMAIN.md): ``<prefix>_sum``, counted on the histogram's day. Big integers: a month of a
+# busy desk's resolution times overflows 32 bits.
+SUM_COLUMNS = tuple(f"{prefix}_sum" for prefix in HISTOGRAMS.values())
+for _name in SUM_COLUMNS:
+    models.BigIntegerField(default=0).contribute_to_class(DailyRollup, _name)
 
 # Histogram columns added in a loop (76 of them): declared one by one they would drown the model.
 BUCKET_COLUMNS = tuple(_bucket_columns())

@@ -44,13 +44,14 @@ from deskpilot.analytics.models import (
     COUNTS,
     HISTOGRAMS,
     SLA_COLUMNS,
+    SUM_COLUMNS,
     DailyRollup,
     RollupDimension,
     TicketMetrics,
 )
 
 # Every summed column of a rollup row, in the order the vectors below use.
-COLUMNS = COUNTS + SLA_COLUMNS + BUCKET_COLUMNS
+COLUMNS = COUNTS + SLA_COLUMNS + SUM_COLUMNS + BUCKET_COLUMNS
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
 _WIDTH = len(COLUMNS)
 
@@ -62,6 +63,8 @@ SOURCE = (
     "assignee_id",
     "channel",
     "priority",
+    "type",
+    "organization_id",
     "reopens",
     "replies",
     "one_touch",
@@ -70,6 +73,7 @@ SOURCE = (
     "sla_met",
     "sla_breached",
     "sla_outcomes",
+    "csat_good",
     *HISTOGRAMS,
 )
 # Histograms counted on the creation day; the others on the solve day.
@@ -100,13 +104,15 @@ def _outcomes(stored: Any) -> dict[str, dict[str, int]]:
 
 
 def _keys(values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    team, agent = values["team_id"], values["assignee_id"]
+    team, agent, organization = values["team_id"], values["assignee_id"], values["organization_id"]
     return [
         (RollupDimension.ALL, ""),
         (RollupDimension.TEAM, "" if team is None else str(team)),
         (RollupDimension.AGENT, "" if agent is None else str(agent)),
         (RollupDimension.CHANNEL, values["channel"]),
         (RollupDimension.PRIORITY, values["priority"]),
+        (RollupDimension.TYPE, values["type"]),
+        (RollupDimension.ORGANIZATION, "" if organization is None else str(organization)),
     ]
 
 
@@ -125,8 +131,7 @@ def contribution(values: Mapping[str, Any] | None) -> dict[Key, list[int]]:
         for state in ("met", "breached"):
             created[_INDEX[f"sla_{metric}_{state}"]] = outcome.get(state, 0)
     for name in _CREATION_HISTOGRAMS:
-        if values[name] is not None:
-            created[_INDEX[f"{HISTOGRAMS[name]}_b{bucket_of(values[name]):02d}"]] += 1
+        _count_time(created, name, values[name])
     days = [(day_of(values["created_at"]), created)]
     if values["solved_at"] is not None:
         solved = [0] * _WIDTH
@@ -137,15 +142,24 @@ def contribution(values: Mapping[str, Any] | None) -> dict[Key, list[int]]:
         solved[_INDEX["replies"]] = values["replies"] or 0
         solved[_INDEX["one_touch"]] = int(bool(values["one_touch"]))
         solved[_INDEX["fcr"]] = int(bool(values["first_contact_resolution"]))
+        if values["csat_good"] is not None:
+            solved[_INDEX["csat_good" if values["csat_good"] else "csat_bad"]] = 1
         for name in _SOLVE_HISTOGRAMS:
-            if values[name] is not None:
-                solved[_INDEX[f"{HISTOGRAMS[name]}_b{bucket_of(values[name]):02d}"]] += 1
+            _count_time(solved, name, values[name])
         days.append((day_of(values["solved_at"]), solved))
     result: dict[Key, list[int]] = {}
     for day, vector in days:
         for dimension, key in _keys(values):
             _add(result.setdefault((day, dimension, key), [0] * _WIDTH), vector, 1)
     return result
+
+
+def _count_time(vector: list[int], name: str, seconds: int | None) -> None:
+    """A time metric's value into its histogram bucket and its sum (nothing while it is None)."""
+    if seconds is not None:
+        prefix = HISTOGRAMS[name]
+        vector[_INDEX[f"{prefix}_b{bucket_of(seconds):02d}"]] += 1
+        vector[_INDEX[f"{prefix}_sum"]] += seconds
 
 
 def _add(into: list[int], vector: Sequence[int], sign: int) -> None:
@@ -155,7 +169,10 @@ def _add(into: list[int], vector: Sequence[int], sign: int) -> None:
 
 
 def difference(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[Key, list[int]]:
-    """new's contribution minus old's, rows without any change left out."""
+    """new's contribution minus old's, rows without any change left out. The metrics writers do
+    not own ``csat_good`` (the feedback app does): a new record without it keeps the old one's."""
+    if new is not None and "csat_good" not in new:
+        new = {**new, "csat_good": old["csat_good"] if old is not None else None}
     delta = contribution(new)
     for key, vector in contribution(old).items():
         _add(delta.setdefault(key, [0] * _WIDTH), vector, -1)
@@ -241,6 +258,8 @@ _KEY_SQL = {
     RollupDimension.AGENT: "COALESCE(CAST(assignee_id AS TEXT), '')",
     RollupDimension.CHANNEL: "channel",
     RollupDimension.PRIORITY: "priority",
+    RollupDimension.TYPE: "type",
+    RollupDimension.ORGANIZATION: "COALESCE(CAST(organization_id AS TEXT), '')",
 }
 
 
@@ -263,6 +282,8 @@ def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
             "replies": "SUM(replies)",
             "one_touch": "SUM(CASE WHEN one_touch THEN 1 ELSE 0 END)",
             "fcr": "SUM(CASE WHEN first_contact_resolution THEN 1 ELSE 0 END)",
+            "csat_good": "SUM(CASE WHEN csat_good THEN 1 ELSE 0 END)",
+            "csat_bad": "SUM(CASE WHEN NOT csat_good THEN 1 ELSE 0 END)",
         }
         histograms, day, where = _SOLVE_HISTOGRAMS, "solved_at", "WHERE solved_at IS NOT NULL "
     else:
@@ -278,6 +299,7 @@ def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
             sums[column] = f"SUM(COALESCE({_json_count(metric, state)}, 0))"
         histograms, day, where = _CREATION_HISTOGRAMS, "created_at", ""
     for name in histograms:
+        sums[f"{HISTOGRAMS[name]}_sum"] = f"SUM(COALESCE({name}, 0))"
         for i, expression in enumerate(_bucket_sums(name)):
             sums[f"{HISTOGRAMS[name]}_b{i:02d}"] = expression
     sql = (
@@ -336,6 +358,18 @@ class Day:
     def median_and_p90(self, metric: str) -> tuple[float | None, float | None]:
         return median_and_p90(self.histograms[metric])
 
+    def timed(self, metric: str) -> int:
+        """How many tickets have a value of ``metric`` (its histogram's total)."""
+        return sum(self.histograms[metric])
+
+    def mean(self, metric: str) -> float | None:
+        count = self.timed(metric)
+        return self.counts[f"{HISTOGRAMS[metric]}_sum"] / count if count else None
+
+    def stats(self, metric: str) -> tuple[float | None, float | None, float | None]:
+        """Mean, median and 90th percentile of ``metric`` (DOMAIN.md: reports show all three)."""
+        return (self.mean(metric), *self.median_and_p90(metric))
+
 
 def rollup_series(
     start_day: datetime.date,
@@ -359,7 +393,7 @@ def rollup_series(
         series.append(
             Day(
                 day=day,
-                counts={name: vector[_INDEX[name]] for name in COUNTS + SLA_COLUMNS},
+                counts={name: vector[_INDEX[name]] for name in COUNTS + SLA_COLUMNS + SUM_COLUMNS},
                 histograms={
                     name: [vector[_INDEX[f"{prefix}_b{i:02d}"]] for i in range(BUCKETS)]
                     for name, prefix in HISTOGRAMS.items()
@@ -373,3 +407,17 @@ def rollup_series(
 def period_percentiles(series: Iterable[Day], metric: str) -> tuple[float | None, float | None]:
     """Median and 90th percentile of ``metric`` over a whole period (its days' histograms merged)."""
     return median_and_p90(merge(day.histograms[metric] for day in series))
+
+
+def period_total(series: Sequence[Day]) -> Day:
+    """The days of a period added up into one (dated its first day): its counts and histograms."""
+    counts = dict.fromkeys(COUNTS + SLA_COLUMNS + SUM_COLUMNS, 0)
+    histograms = {name: [0] * BUCKETS for name in HISTOGRAMS}
+    for day in series:
+        for name, value in day.counts.items():
+            counts[name] += value
+        for name, histogram in day.histograms.items():
+            into = histograms[name]
+            for i, n in enumerate(histogram):
+                into[i] += n
+    return Day(day=series[0].day if series else datetime.date.min, counts=counts, histograms=histograms)

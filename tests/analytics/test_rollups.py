@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from deskpilot.accounts.models import Role
 from deskpilot.analytics import rollups
 from deskpilot.analytics.histogram import BOUNDS, BUCKETS, bucket_of, exact_nearest_rank, histogram, percentile
-from deskpilot.analytics.models import COUNTS, SLA_COLUMNS, DailyRollup, TicketMetrics
+from deskpilot.analytics.models import COUNTS, SLA_COLUMNS, DailyRollup, RollupDimension, TicketMetrics
 from deskpilot.policies import sla
 from deskpilot.policies.models import SlaPolicy, SlaTarget
 from deskpilot.tickets import actions
-from deskpilot.tickets.models import Priority, Status, Ticket, Via
+from deskpilot.tickets.models import Priority, Status, Ticket, TicketType, Via
 from tests import factories
 from tests.analytics.scenarios import HOUR, MON, at, two_days
 
@@ -155,6 +155,48 @@ def test_a_priority_change_moves_the_ticket_between_priority_keys() -> None:
     rows = {r.key: r.created for r in DailyRollup.objects.filter(day=today, dimension="priority")}
     assert rows[Priority.URGENT] == 1
     assert all(n == 0 for key, n in rows.items() if key != Priority.URGENT)
+
+
+@pytest.mark.django_db
+def test_type_and_organization_keys_follow_the_ticket() -> None:
+    agent = factories.user(Role.AGENT)
+    organization = factories.organization()
+    ticket = factories.ticket(requester=factories.customer(organization=organization))
+    today = ticket.created_at.date()
+    org_rows = {r.key: r.created for r in DailyRollup.objects.filter(day=today, dimension="organization")}
+    assert org_rows == {str(organization.pk): 1}
+    actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"type": TicketType.INCIDENT})
+    rows = {r.key: r.created for r in DailyRollup.objects.filter(day=today, dimension="type")}
+    assert rows[TicketType.INCIDENT] == 1
+    assert all(n == 0 for key, n in rows.items() if key != TicketType.INCIDENT)
+
+
+@pytest.mark.django_db
+def test_means_come_from_the_sums_beside_the_histograms() -> None:
+    two_days()
+    whole = rollups.period_total(rollups.rollup_series(day(0), day(2)))
+    # Resolutions of 5 h and 3 h; first replies of 1 h and 1.5 h.
+    assert whole.mean("full_resolution_time") == 4 * HOUR
+    assert whole.mean("first_reply_time") == 1.25 * HOUR
+    assert whole.timed("full_resolution_time") == 2
+    assert whole.stats("full_resolution_time")[1:] == rollups.period_percentiles([whole], "full_resolution_time")
+    assert rollups.period_total(rollups.rollup_series(day(5), day(6))).mean("first_reply_time") is None
+
+
+@pytest.mark.django_db
+def test_a_rating_counts_on_the_solve_day_and_survives_the_metrics_rewriting_the_record() -> None:
+    t1, t2, agent = two_days()
+    TicketMetrics.objects.filter(pk=t1.pk).update(csat_good=True)
+    TicketMetrics.objects.filter(pk=t2.pk).update(csat_good=False)
+    rollups.rebuild()
+    assert (counts(0)["csat_good"], counts(0)["csat_bad"]) == (1, 0)
+    assert (counts(1)["csat_good"], counts(1)["csat_bad"]) == (0, 1)
+    # A change to t1 rewrites its record without the rating column: the rating stays counted.
+    with time_machine.travel(at(15), tick=False):
+        actions.update_ticket(t1, actor=agent, via=Via.WEB, changes={"priority": Priority.HIGH})
+    assert counts(0)["csat_good"] == 1
+    assert counts(0, "priority", Priority.HIGH)["csat_good"] == 1
+    assert TicketMetrics.objects.get(pk=t1.pk).csat_good is True
 
 
 @pytest.mark.django_db
@@ -341,8 +383,8 @@ def test_a_change_costs_one_read_and_one_rollup_write() -> None:
 def test_a_change_that_moves_nothing_writes_no_rollup() -> None:
     agent = factories.user(Role.AGENT)
     ticket = factories.ticket()
-    # A type change is a dimension of the record but not of the rollups.
-    sql = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"type": "problem"}))
+    # Tags are not a dimension of the record: a tag change writes nothing to the rollups.
+    sql = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"tags": ["billing"]}))
     assert not [s for s in sql if "analytics_dailyrollup" in s]
 
 
@@ -350,7 +392,7 @@ def test_a_change_that_moves_nothing_writes_no_rollup() -> None:
 def test_the_rebuild_is_two_grouped_reads_per_dimension_and_one_write() -> None:
     factories.ticket()
     sql = _queries(rollups.rebuild)
-    assert len([s for s in sql if s.startswith("SELECT") and "GROUP BY" in s]) == 10
+    assert len([s for s in sql if s.startswith("SELECT") and "GROUP BY" in s]) == 2 * len(RollupDimension.values)
     assert len([s for s in sql if "analytics_dailyrollup" in s]) == 2  # the delete, the insert
 
 
