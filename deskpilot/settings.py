@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "deskpilot.policies",
     "deskpilot.automation",
     "deskpilot.analytics",
+    "deskpilot.reports",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("deskpilot.automation.rule_urls")),
     path("", include("deskpilot.automation.webhook_urls")),
     path("", include("deskpilot.analytics.urls")),
+    path("", include("deskpilot.analytics.target_urls")),
+    path("", include("deskpilot.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 
 from deskpilot.analytics.histogram import BOUNDS, BUCKETS, bucket_of, median_and_p90, merge
 from deskpilot.analytics.models import (
@@ -271,8 +272,9 @@ def _bucket_sums(column: str) -> list[str]:
     return sums
 
 
-def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
-    """One grouped statement: per day and key, the sums of the figures counted on that day."""
+def _grouped_sql(dimension: str, on_solve_day: bool, condition: str = "") -> tuple[str, list[str]]:
+    """One grouped statement: per day and key, the sums of the figures counted on that day (of
+    the records meeting ``condition``, SQL, when given)."""
     table = connection.ops.quote_name(TicketMetrics._meta.db_table)
     if on_solve_day:
         sums = {
@@ -285,7 +287,7 @@ def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
             "csat_good": "SUM(CASE WHEN csat_good THEN 1 ELSE 0 END)",
             "csat_bad": "SUM(CASE WHEN NOT csat_good THEN 1 ELSE 0 END)",
         }
-        histograms, day, where = _SOLVE_HISTOGRAMS, "solved_at", "WHERE solved_at IS NOT NULL "
+        histograms, day, where = _SOLVE_HISTOGRAMS, "solved_at", "solved_at IS NOT NULL"
     else:
         sums = {
             "created": "COUNT(*)",
@@ -298,13 +300,15 @@ def _grouped_sql(dimension: str, on_solve_day: bool) -> tuple[str, list[str]]:
             metric, state = column.removeprefix("sla_").rsplit("_", 1)
             sums[column] = f"SUM(COALESCE({_json_count(metric, state)}, 0))"
         histograms, day, where = _CREATION_HISTOGRAMS, "created_at", ""
+    where = " AND ".join(f"({c})" for c in (where, condition) if c)
     for name in histograms:
         sums[f"{HISTOGRAMS[name]}_sum"] = f"SUM(COALESCE({name}, 0))"
         for i, expression in enumerate(_bucket_sums(name)):
             sums[f"{HISTOGRAMS[name]}_b{i:02d}"] = expression
     sql = (
         f"SELECT {_day_sql(day)} AS rollup_day, {_KEY_SQL[RollupDimension(dimension)]} AS rollup_key, "
-        f"{', '.join(sums.values())} FROM {table} {where}GROUP BY rollup_day, rollup_key"
+        f"{', '.join(sums.values())} FROM {table} {'WHERE ' + where + ' ' if where else ''}"
+        "GROUP BY rollup_day, rollup_key"
     )
     return sql, list(sums)
 
@@ -386,20 +390,15 @@ def rollup_series(
     by_day: dict[datetime.date, list[int]] = {}
     for values in rows.values_list("day", *COLUMNS):
         _add(by_day.setdefault(values[0], [0] * _WIDTH), values[1:], 1)
+    return _days(start_day, end_day, by_day)
+
+
+def _days(start_day: datetime.date, end_day: datetime.date, by_day: Mapping[datetime.date, Sequence[int]]) -> list[Day]:
+    """Every day of the range, in order, from the vectors found (zeros where none)."""
     series = []
     day = start_day
     while day <= end_day:
-        vector = by_day.get(day, [0] * _WIDTH)
-        series.append(
-            Day(
-                day=day,
-                counts={name: vector[_INDEX[name]] for name in COUNTS + SLA_COLUMNS + SUM_COLUMNS},
-                histograms={
-                    name: [vector[_INDEX[f"{prefix}_b{i:02d}"]] for i in range(BUCKETS)]
-                    for name, prefix in HISTOGRAMS.items()
-                },
-            )
-        )
+        series.append(_day_from(day, by_day.get(day, [0] * _WIDTH)))
         day += datetime.timedelta(days=1)
     return series
 
@@ -421,3 +420,89 @@ def period_total(series: Sequence[Day]) -> Day:
             for i, n in enumerate(histogram):
                 into[i] += n
     return Day(day=series[0].day if series else datetime.date.min, counts=counts, histograms=histograms)
+
+
+def _day_from(day: datetime.date, vector: Sequence[int]) -> Day:
+    return Day(
+        day=day,
+        counts={name: vector[_INDEX[name]] for name in COUNTS + SLA_COLUMNS + SUM_COLUMNS},
+        histograms={
+            name: [vector[_INDEX[f"{prefix}_b{i:02d}"]] for i in range(BUCKETS)] for name, prefix in HISTOGRAMS.items()
+        },
+    )
+
+
+def totals_by_key(
+    start_day: datetime.date, end_day: datetime.date, dimension: str, keys: Iterable[str] | None = None
+) -> dict[str, Day]:
+    """Per key of ``dimension`` (the chosen ``keys``, or every key with rows), its period from
+    ``start_day`` to ``end_day`` added up (dated ``start_day``): one grouped query."""
+    rows = DailyRollup.objects.filter(dimension=RollupDimension(dimension), day__range=(start_day, end_day))
+    if keys is not None:
+        rows = rows.filter(key__in=list(keys))
+    sums = {name: Sum(name) for name in COLUMNS}
+    return {
+        values["key"]: _day_from(start_day, [int(values[name] or 0) for name in COLUMNS])
+        for values in rows.values("key").annotate(**sums).order_by("key")
+    }
+
+
+def unsolved_before(day: datetime.date, dimension: str = RollupDimension.ALL, key: str | None = None) -> int:
+    """The backlog when ``day`` begins: every ticket created before it minus every one whose
+    latest solve is before it (a ticket counts in ``created`` and, once, in ``solved``), one
+    aggregate over the rollups of the earlier days."""
+    rows = DailyRollup.objects.filter(dimension=RollupDimension(dimension), day__lt=day)
+    if key is not None:
+        rows = rows.filter(key=key)
+    found = rows.aggregate(created=Sum("created"), solved=Sum("solved"))
+    return int(found["created"] or 0) - int(found["solved"] or 0)
+
+
+# --- the same figures for any filter, from the records ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """A condition on metrics records (SQL over the record's own columns, with its parameters),
+    for filters the rollups cannot answer: several dimensions at once, or tags."""
+
+    sql: str = ""
+    params: tuple[Any, ...] = ()
+
+
+def _datetime_param(day: datetime.date) -> Any:
+    moment = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def filtered_series(start_day: datetime.date, end_day: datetime.date, condition: RecordFilter) -> list[Day]:
+    """What ``rollup_series`` gives, computed from the records that meet ``condition``: the same
+    grouped sums the rebuild writes, restricted to the range (two grouped queries: the creation
+    days, the solve days). Slower than the rollups (it reads every record of the range), exact
+    for any combination of filters."""
+    since, until = _datetime_param(start_day), _datetime_param(end_day + datetime.timedelta(days=1))
+    extra = f" AND ({condition.sql})" if condition.sql else ""
+    by_day: dict[datetime.date, list[int]] = {}
+    with connection.cursor() as cursor:
+        for on_solve_day, column in ((False, "created_at"), (True, "solved_at")):
+            sql, names = _grouped_sql(RollupDimension.ALL, on_solve_day, f"{column} >= %s AND {column} < %s{extra}")
+            cursor.execute(sql, [since, until, *condition.params])
+            indexes = [_INDEX[name] for name in names]
+            for day, _, *sums in cursor.fetchall():
+                vector = by_day.setdefault(day_of(day), [0] * _WIDTH)
+                for i, value in zip(indexes, sums, strict=True):
+                    vector[i] += int(value or 0)
+    return _days(start_day, end_day, by_day)
+
+
+def filtered_unsolved_before(day: datetime.date, condition: RecordFilter) -> int:
+    """``unsolved_before`` for the records that meet ``condition``."""
+    moment = _datetime_param(day)
+    table = connection.ops.quote_name(TicketMetrics._meta.db_table)
+    extra = f" AND ({condition.sql})" if condition.sql else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE created_at < %s AND (solved_at IS NULL OR solved_at >= %s){extra}",
+            [moment, moment, *condition.params],
+        )
+        return int(cursor.fetchone()[0])

@@ -1,0 +1,7 @@
+"""The KPI targets pages."""
+
+from django.urls import URLPattern
+
+app_name = "targets"
+
+urlpatterns: list[URLPattern] = []

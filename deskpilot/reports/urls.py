@@ -1,0 +1,7 @@
+"""The reports pages."""
+
+from django.urls import URLPattern
+
+app_name = "reports"
+
+urlpatterns: list[URLPattern] = []
