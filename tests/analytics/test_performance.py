@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from typing import Any
 
 import pytest
 import time_machine
@@ -22,10 +23,9 @@ from tests.analytics.scenarios import HOUR, MON, at, two_days
 pytestmark = pytest.mark.django_db
 
 
-def days(first: int, last: int, **kwargs: object) -> Filters:
-    return Filters(
-        start=(MON + datetime.timedelta(days=first)).date(), end=(MON + datetime.timedelta(days=last)).date(), **kwargs
-    )  # type: ignore[arg-type]
+def days(first: int, last: int, **kwargs: Any) -> Filters:
+    start, end = (MON + datetime.timedelta(days=first)).date(), (MON + datetime.timedelta(days=last)).date()
+    return Filters(start=start, end=end, **kwargs)
 
 
 def test_a_week_and_the_week_before() -> None:
@@ -100,7 +100,7 @@ def test_the_rollups_and_the_records_give_the_same_report(name: str) -> None:
 
 def test_two_filters_and_a_tag_read_the_records() -> None:
     _random_history(11)
-    team = performance.records(days(0, 3)).first().team_id  # type: ignore[union-attr]
+    team = performance.records(days(0, 3)).first().team_id
     both = days(0, 3, team=team, priority=Priority.HIGH)
     assert both.rollup_choice() is None
     expected = performance.records(both).filter(created_at__date__range=(both.start, both.end)).count()
