@@ -196,3 +196,76 @@ BUCKET_COLUMNS = tuple(_bucket_columns())
 SLA_COLUMNS = tuple(_sla_columns())
 for _name in SLA_COLUMNS + BUCKET_COLUMNS:
     models.IntegerField(default=0).contribute_to_class(DailyRollup, _name)
+
+
+# --- KPI targets ---------------------------------------------------------------------------------
+
+
+class TargetDirection(models.TextChoices):
+    AT_LEAST = "at_least", "At least"
+    AT_MOST = "at_most", "At most"
+
+
+def _kpi_choices() -> list[tuple[str, str]]:
+    from deskpilot.analytics.kpis import KPIS
+
+    return [(key, kpi.label) for key, kpi in KPIS.items()]
+
+
+class KpiTarget(models.Model):
+    """A manager's target for one KPI, desk-wide or for one team or one agent (at most one of
+    ``team`` and ``agent``; neither: the whole desk). One target per KPI and scope.
+
+    Read and judged by ``analytics.targets`` (where the status rules live); written only through
+    its actions, which check what the database cannot (thresholds in the KPI's range, the agent's
+    role, a direction that agrees with the KPI)."""
+
+    # A callable (read when first needed): the catalogue imports the rollups, which import this module.
+    kpi = models.CharField(max_length=40, choices=_kpi_choices)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # In the KPI's unit: seconds for time KPIs, 0-100 for percentages, tickets for counts.
+    threshold = models.FloatField()
+    # Stored, not looked up in the catalogue each time, so the row reads as the sentence the
+    # manager agreed to ("at most 4 h"). The actions copy it from the KPI (higher_is_better) and
+    # let the manager choose only for KPIs without a better side ("created").
+    direction = models.CharField(max_length=8, choices=TargetDirection.choices)
+    # How far from the threshold, on the passing side, a value is "at risk" (same unit; 0: never).
+    at_risk_band = models.FloatField(default=0)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=True) | models.Q(agent__isnull=True), name="kpi_target_one_scope"
+            ),
+            models.CheckConstraint(condition=models.Q(threshold__gte=0), name="kpi_target_threshold_not_negative"),
+            models.CheckConstraint(condition=models.Q(at_risk_band__gte=0), name="kpi_target_band_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(direction__in=TargetDirection.values), name="kpi_target_direction_valid"
+            ),
+            # One per KPI and scope. Three partial constraints because NULLs are distinct in a
+            # plain unique constraint (nulls_distinct=False is PostgreSQL-only).
+            models.UniqueConstraint(
+                fields=["kpi"],
+                condition=models.Q(team__isnull=True, agent__isnull=True),
+                name="kpi_target_one_per_desk",
+            ),
+            models.UniqueConstraint(
+                fields=["kpi", "team"], condition=models.Q(team__isnull=False), name="kpi_target_one_per_team"
+            ),
+            models.UniqueConstraint(
+                fields=["kpi", "agent"], condition=models.Q(agent__isnull=False), name="kpi_target_one_per_agent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"team {self.team_id}" if self.team_id else f"agent {self.agent_id}" if self.agent_id else "desk"
+        return f"{self.kpi} {self.direction} {self.threshold:g} ({scope})"
