@@ -56,6 +56,10 @@ _COLUMNS = {
 }
 _CHOICES = {"channel": Channel, "priority": Priority, "type": TicketType}
 _IDS = {"team": Team, "agent": User, "organization": Organization}
+# The id filter meaning "none": tickets without a team, unassigned, without an organization
+# ("none" in URLs; the rollups' "" key).
+NONE = 0
+_NONE_LABELS = {"team": "No team", "agent": "Unassigned", "organization": "No organization"}
 
 
 @dataclass(frozen=True)
@@ -98,14 +102,16 @@ class Filters:
         if not chosen:
             return RollupDimension.ALL, ""
         name, value = next(iter(chosen.items()))
-        return _ROLLUP_DIMENSIONS[name], str(value)
+        return _ROLLUP_DIMENSIONS[name], "" if value == NONE and name in _IDS else str(value)
 
     def record_filter(self) -> RecordFilter:
         """These filters as a condition on metrics records."""
         parts, params = [], []
         for name, column in _COLUMNS.items():
             value = getattr(self, name)
-            if value is not None:
+            if value == NONE and name in _IDS:
+                parts.append(f"{column} IS NULL")
+            elif value is not None:
                 parts.append(f"{column} = %s")
                 params.append(value)
         if self.tag is not None:
@@ -122,7 +128,7 @@ class Filters:
         """As URL parameters (what ``parse`` reads back)."""
         params = {"from": self.start.isoformat(), "to": self.end.isoformat()}
         for name, value in self.chosen().items():
-            params[name] = str(value)
+            params[name] = "none" if value == NONE and name in _IDS else str(value)
         if self.hours != "business":
             params["hours"] = self.hours
         return params
@@ -169,8 +175,10 @@ class Filters:
         for name in ("team", "agent", "organization"):
             raw = text(name)
             if raw is not None:
-                if not raw.isdigit():
-                    errors[name] = f"{raw!r} is not an id"
+                if raw == "none":
+                    values[name] = NONE
+                elif not raw.isdigit() or int(raw) == NONE:
+                    errors[name] = f"{raw!r} is not an id (or none)"
                 else:
                     values[name] = int(raw)
         tag = text("tag")
@@ -188,7 +196,9 @@ class Filters:
         an id that no longer exists reads "unknown")."""
         found: dict[str, str] = {}
         for name, value in self.chosen().items():
-            if name in _IDS:
+            if name in _IDS and value == NONE:
+                found[name] = _NONE_LABELS[name]
+            elif name in _IDS:
                 item = _IDS[name]._default_manager.filter(pk=value).first()
                 found[name] = str(getattr(item, "name", "") or item) if item is not None else f"unknown ({value})"
             elif name in _CHOICES:
@@ -369,7 +379,9 @@ def records(filters: Filters) -> Any:
     query = TicketMetrics.objects.all()
     for name, column in _COLUMNS.items():
         value = getattr(filters, name)
-        if value is not None:
+        if value == NONE and name in _IDS:
+            query = query.filter(**{f"{column}__isnull": True})
+        elif value is not None:
             query = query.filter(**{column: value})
     if filters.tag is not None:
         query = query.filter(ticket__tags__name=filters.tag)

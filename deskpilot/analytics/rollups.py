@@ -506,3 +506,22 @@ def filtered_unsolved_before(day: datetime.date, condition: RecordFilter) -> int
             [moment, moment, *condition.params],
         )
         return int(cursor.fetchone()[0])
+
+
+def filtered_totals_by_key(
+    start_day: datetime.date, end_day: datetime.date, dimension: str, condition: RecordFilter
+) -> dict[str, Day]:
+    """``totals_by_key`` computed from the records that meet ``condition`` (two grouped queries)."""
+    since, until = _datetime_param(start_day), _datetime_param(end_day + datetime.timedelta(days=1))
+    extra = f" AND ({condition.sql})" if condition.sql else ""
+    by_key: dict[str, list[int]] = {}
+    with connection.cursor() as cursor:
+        for on_solve_day, column in ((False, "created_at"), (True, "solved_at")):
+            sql, names = _grouped_sql(dimension, on_solve_day, f"{column} >= %s AND {column} < %s{extra}")
+            cursor.execute(sql, [since, until, *condition.params])
+            indexes = [_INDEX[name] for name in names]
+            for _, key, *sums in cursor.fetchall():
+                vector = by_key.setdefault(key, [0] * _WIDTH)
+                for i, value in zip(indexes, sums, strict=True):
+                    vector[i] += int(value or 0)
+    return {key: _day_from(start_day, vector) for key, vector in sorted(by_key.items())}

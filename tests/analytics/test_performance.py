@@ -5,20 +5,15 @@ agreeing on every figure."""
 from __future__ import annotations
 
 import datetime
-import random
 from typing import Any
 
 import pytest
-import time_machine
 
-from deskpilot.accounts.models import Role
 from deskpilot.analytics import performance, rollups
 from deskpilot.analytics.performance import Filters
 from deskpilot.core.errors import InvalidInput
-from deskpilot.tickets import actions
-from deskpilot.tickets.models import Priority, Status, Via
-from tests import factories
-from tests.analytics.scenarios import HOUR, MON, at, two_days
+from deskpilot.tickets.models import Priority
+from tests.analytics.scenarios import HOUR, MON, mixed_history, two_days
 
 pytestmark = pytest.mark.django_db
 
@@ -56,28 +51,9 @@ def test_the_backlog_carries_over_from_before_the_period() -> None:
     assert [p.backlog for p in report.points] == [0]
 
 
-def _random_history(seed: int) -> None:
-    rand = random.Random(seed)
-    agents = [factories.user(Role.AGENT) for _ in range(2)]
-    teams = [factories.team(members=agents), factories.team(members=agents)]
-    for n in range(12):
-        with time_machine.travel(at(rand.uniform(0, 20), day=rand.randrange(0, 4)), tick=False):
-            ticket = factories.ticket(priority=rand.choice([Priority.NORMAL, Priority.HIGH]))
-            actions.update_ticket(
-                ticket,
-                actor=agents[0],
-                via=Via.WEB,
-                changes={"team": rand.choice(teams), "assignee": rand.choice(agents)},
-            )
-            if n % 3:
-                actions.add_message(ticket, actor=agents[0], via=Via.WEB, body_text="Reply", status=Status.SOLVED)
-            if n % 4 == 0:
-                actions.update_ticket(ticket, actor=agents[0], via=Via.WEB, changes={"tags": ["billing"]})
-
-
 @pytest.mark.parametrize("name", ["team", "agent", "priority", "channel", "type"])
 def test_the_rollups_and_the_records_give_the_same_report(name: str) -> None:
-    _random_history(7)
+    mixed_history(7)
     record = performance.records(days(0, 3)).first()
     assert record is not None
     value = {
@@ -99,7 +75,7 @@ def test_the_rollups_and_the_records_give_the_same_report(name: str) -> None:
 
 
 def test_two_filters_and_a_tag_read_the_records() -> None:
-    _random_history(11)
+    mixed_history(11)
     team = performance.records(days(0, 3)).first().team_id
     both = days(0, 3, team=team, priority=Priority.HIGH)
     assert both.rollup_choice() is None

@@ -1,0 +1,211 @@
+"""The tickets behind a figure: every count, rate and time on the analytics pages links here,
+and the list holds exactly the tickets that figure counts (the tests follow the links and compare).
+
+A *measure* names a figure's population (``MEASURES``): the day column it counts on (creation or
+latest solve, as the rollups do, analytics.rollups) and the condition on the metrics record. A
+rate links to its numerator ("Reopen rate" lists the reopened solved tickets); a median or p90
+lists the tickets whose times it is computed from, slowest first.
+
+SLA figures count *target instances*; their list holds the tickets with at least one instance in
+that state, so a ticket that breached twice is one row (the page says so).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+
+from deskpilot.analytics.kpis import Unit
+from deskpilot.analytics.models import TicketMetrics
+from deskpilot.analytics.performance import Filters, records
+from deskpilot.analytics.tables import Column, Table
+from deskpilot.core.errors import InvalidInput
+from deskpilot.policies.clock import METRICS
+from deskpilot.policies.models import SlaMetric
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Measure:
+    label: str
+    # The record's day column: "created_at" or "solved_at"; None for the backlog (a moment).
+    on: str | None
+    condition: Q = field(default_factory=Q)
+    # How the list is ordered (newest first unless a time decides).
+    order: tuple[str, ...] = ("-ticket_id",)
+
+
+def _measures() -> dict[str, Measure]:
+    found = {
+        "created": Measure("Created", "created_at"),
+        "solved": Measure("Solved", "solved_at"),
+        "backlog": Measure("Unsolved at the end of the day", None),
+        "reopened": Measure("Solved and reopened at least once", "solved_at", Q(reopens__gt=0)),
+        "one_touch": Measure("Solved in one touch", "solved_at", Q(one_touch=True)),
+        "fcr": Measure("Solved at first contact", "solved_at", Q(first_contact_resolution=True)),
+        "escalated": Measure("Escalated at least once", "created_at", Q(escalations__gt=0)),
+        "sla_met": Measure("With an SLA target met", "created_at", Q(sla_met__gt=0)),
+        "sla_breached": Measure("With an SLA target breached", "created_at", Q(sla_breached__gt=0)),
+        "first_reply": Measure(
+            "With a first reply", "created_at", Q(first_reply_time__isnull=False), ("-first_reply_time", "-ticket_id")
+        ),
+        "resolution": Measure(
+            "Solved, by resolution time",
+            "solved_at",
+            Q(full_resolution_time__isnull=False),
+            ("-full_resolution_time", "-ticket_id"),
+        ),
+        "csat_good": Measure("Rated good", "solved_at", Q(csat_good=True)),
+        "csat_bad": Measure("Rated bad", "solved_at", Q(csat_good=False)),
+    }
+    for metric in METRICS:
+        label = SlaMetric(metric).label
+        for state in ("met", "breached"):
+            found[f"sla_{metric}_{state}"] = Measure(
+                f"{label} target {state}", "created_at", Q(**{f"sla_outcomes__{metric}__{state}__gt": 0})
+            )
+    return found
+
+
+MEASURES = _measures()
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A figure's population: a measure, the report's filters, and one day or the whole period."""
+
+    measure: str
+    filters: Filters
+    day: datetime.date | None = None
+
+    @property
+    def definition(self) -> Measure:
+        return MEASURES[self.measure]
+
+    def queryset(self) -> QuerySet[TicketMetrics]:
+        measure = self.definition
+        query = records(self.filters).filter(measure.condition)
+        if measure.on is None:
+            # The backlog at the end of the day (or of the period): created before, not solved by then.
+            moment = _midnight((self.day or self.filters.end) + datetime.timedelta(days=1))
+            return query.filter(Q(created_at__lt=moment) & (Q(solved_at__isnull=True) | Q(solved_at__gte=moment)))
+        first, last = (self.day, self.day) if self.day else (self.filters.start, self.filters.end)
+        since, until = _midnight(first), _midnight(last + datetime.timedelta(days=1))
+        return query.filter(**{f"{measure.on}__gte": since, f"{measure.on}__lt": until})
+
+    def title(self) -> str:
+        when = (
+            f"{self.day:%-d %b %Y}" if self.day else f"{self.filters.start:%-d %b %Y} to {self.filters.end:%-d %b %Y}"
+        )
+        return f"{self.definition.label} · {when}"
+
+    def to_params(self) -> dict[str, str]:
+        params = {"measure": self.measure, **self.filters.to_params()}
+        if self.day is not None:
+            params["day"] = self.day.isoformat()
+        return params
+
+    def url(self) -> str:
+        return f"{reverse('analytics:drilldown')}?{urlencode(self.to_params())}"
+
+    @classmethod
+    def parse(cls, params: Any) -> Drill:
+        """From URL parameters: ``measure``, optional ``day`` (inside the range), the filters."""
+        errors: dict[str, str] = {}
+        try:
+            filters = Filters.parse(params)
+        except InvalidInput as error:
+            errors.update(error.errors)
+            filters = None
+        measure = (params.get("measure") or "").strip()
+        if measure not in MEASURES:
+            errors["measure"] = f"{measure!r} is not a figure that lists tickets" if measure else "is required"
+        day = None
+        raw = (params.get("day") or "").strip()
+        if raw:
+            try:
+                day = datetime.date.fromisoformat(raw)
+            except ValueError:
+                errors["day"] = f"{raw!r} is not a date (YYYY-MM-DD)"
+            else:
+                if filters is not None and not filters.start <= day <= filters.end:
+                    errors["day"] = "is outside the range from-to"
+        if errors:
+            raise InvalidInput(errors)
+        assert filters is not None
+        return cls(measure=measure, filters=filters, day=day)
+
+
+def drill_url(filters: Filters, measure: str, day: datetime.date | None = None) -> str:
+    return Drill(measure, filters, day).url()
+
+
+@dataclass
+class Page:
+    rows: list[TicketMetrics]
+    total: int
+    next_offset: int | None
+
+
+def page(drill: Drill, offset: int = 0, size: int = PAGE_SIZE) -> Page:
+    """One page of the list (the ticket and its people joined: one query) and the total (one)."""
+    query = drill.queryset()
+    rows = list(
+        query.select_related("ticket", "team", "assignee").order_by(*drill.definition.order)[offset : offset + size + 1]
+    )
+    more = len(rows) > size
+    return Page(rows=rows[:size], total=query.count(), next_offset=offset + size if more else None)
+
+
+# A download holds at most this many tickets (the page says when a list is longer).
+EXPORT_LIMIT = 50_000
+
+
+def export_table(drill: Drill) -> Table:
+    """The whole list (up to ``EXPORT_LIMIT`` tickets) as a table for CSV / XLSX."""
+    business = drill.filters.hours == "business"
+    table = Table(
+        "tickets",
+        drill.title(),
+        [
+            Column("ticket", "Ticket"),
+            Column("subject", "Subject"),
+            Column("status", "Status"),
+            Column("priority", "Priority"),
+            Column("channel", "Channel"),
+            Column("team", "Team"),
+            Column("assignee", "Assignee"),
+            Column("created_at", "Created"),
+            Column("solved_at", "Solved"),
+            Column("first_reply", "First reply", Unit.SECONDS),
+            Column("resolution", "Resolution", Unit.SECONDS),
+            Column("sla_breached", "SLA targets breached", Unit.COUNT),
+        ],
+    )
+    query = drill.queryset().select_related("ticket", "team", "assignee").order_by(*drill.definition.order)
+    for record in query[:EXPORT_LIMIT]:
+        table.add(
+            record.ticket_id,
+            record.ticket.subject,
+            record.get_status_display(),
+            record.get_priority_display(),
+            record.get_channel_display(),
+            record.team.name if record.team else "",
+            record.assignee.name if record.assignee else "",
+            record.created_at,
+            record.solved_at,
+            record.first_reply_time_business if business else record.first_reply_time,
+            record.full_resolution_time_business if business else record.full_resolution_time,
+            record.sla_breached,
+        )
+    return table
