@@ -15,7 +15,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from deskpilot.analytics.exports import csv_bytes
 from deskpilot.analytics.performance import Filters, Report, performance
+from deskpilot.analytics.performance_tables import daily_table
 from deskpilot.reports.models import ReportSubscription
 from deskpilot.reports.schedule import period_for
 
@@ -50,16 +52,11 @@ def render(target: ReportSubscription | Filters) -> list[Attachment]:
     ]
 
 
-# The renderers are looked up when called: they are written beside this module and may be absent
-# from a checkout that has this one.
-
-
 def _pdf(filters: Filters) -> bytes:
+    # Looked up when called: the executive report is being written beside this module.
     executive: Any = importlib.import_module("deskpilot.reports.executive")
     return bytes(executive.render_pdf(filters))
 
 
 def _csv(report: Report) -> bytes:
-    tables: Any = importlib.import_module("deskpilot.analytics.performance_tables")
-    exports: Any = importlib.import_module("deskpilot.analytics.exports")
-    return bytes(exports.csv_bytes(tables.daily_table(report)))
+    return csv_bytes(daily_table(report))

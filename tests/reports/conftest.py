@@ -1,9 +1,8 @@
 """Shared by the scheduled-report tests: a subscription in a few lines, and the renderers.
 
-Until ``reports.executive.render_pdf`` and ``analytics.exports.csv_bytes`` are in the tree, the
-two calls of ``reports.rendering`` that reach them (``_pdf`` and ``_csv``) are replaced by
-``fake_renderers``; everything else (the report's figures, the e-mail, the SMTP conversation) is
-real.
+Until ``reports.executive.render_pdf`` is in the tree, the call of ``reports.rendering`` that
+reaches it (``_pdf``) is replaced by ``fake_renderers``; everything else (the report's figures, the
+CSV, the e-mail, the SMTP conversation) is real.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from deskpilot.accounts.models import Role, User
-from deskpilot.analytics.performance import Filters, Report
+from deskpilot.analytics.performance import Filters
 from deskpilot.reports import actions, rendering
 from deskpilot.reports.actions import EmailRecipient
 from deskpilot.reports.models import ReportSubscription
@@ -25,19 +24,14 @@ FAKE_PDF = b"%PDF-1.7\n% a stand-in for the executive PDF\n%%EOF\n"
 
 @pytest.fixture
 def fake_renderers(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """The renderers replaced; returns the filters each PDF was asked for."""
+    """The PDF renderer replaced; returns the filters each PDF was asked for."""
     asked: list[Filters] = []
 
     def pdf(filters: Filters) -> bytes:
         asked.append(filters)
         return FAKE_PDF
 
-    def csv(report: Report) -> bytes:
-        rows = [f"{point.day.isoformat()},{point.created},{point.solved}" for point in report.points]
-        return ("day,created,solved\r\n" + "".join(f"{row}\r\n" for row in rows)).encode()
-
     monkeypatch.setattr(rendering, "_pdf", pdf)
-    monkeypatch.setattr(rendering, "_csv", csv)
     return asked
 
 

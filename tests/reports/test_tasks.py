@@ -22,6 +22,7 @@ from django.utils.module_loading import autodiscover_modules
 from huey.api import PeriodicTask
 from huey.contrib.djhuey import HUEY
 
+from deskpilot.accounts.models import Role
 from deskpilot.core import outbox
 from deskpilot.reports import actions, tasks
 from deskpilot.reports.models import DeliveryStatus, ReportDelivery
@@ -64,6 +65,10 @@ def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
 ) -> None:
     paris = staff("Europe/Paris", email="paula@acme.test")
     team = factories.team(name="Billing & <Co>")
+    with time_machine.travel(datetime.datetime(2026, 12, 2, 10, tzinfo=UTC), tick=False):
+        actor = factories.user(Role.AGENT)
+        factories.ticket(team=team, actor=actor)
+        factories.ticket(team=factories.team(), actor=actor)
     subscription(
         users=[paris],
         emails=[("boss@board.test", "America/New_York")],
@@ -89,8 +94,13 @@ def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
     pdf = files["performance-2026-12-02-to-2026-12-02.pdf"]
     assert pdf.get_content_type() == "application/pdf"
     assert pdf.get_content().startswith(b"%PDF")
-    csv = files["performance-2026-12-02-to-2026-12-02.csv"].get_content()
-    assert (csv.decode() if isinstance(csv, bytes) else csv).startswith("day,created,solved")
+    raw = files["performance-2026-12-02-to-2026-12-02.csv"].get_payload(decode=True)
+    assert isinstance(raw, bytes)
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Day,Created,Solved,")
+    # The team's one ticket of the day (the other team's is filtered out).
+    assert len(lines) == 2
+    assert lines[1].startswith("2026-12-02,1,0,")
     [asked] = fake_renderers
     assert (asked.start, asked.end, asked.team, asked.hours) == (
         datetime.date(2026, 12, 2),
