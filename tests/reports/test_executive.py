@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
 from deskpilot.accounts.models import Role
-from deskpilot.analytics import formatting
+from deskpilot.analytics import formatting, targets
 from deskpilot.analytics.kpis import KPIS
+from deskpilot.analytics.models import KpiTarget, TargetDirection
 from deskpilot.analytics.performance import Filters, KpiFigure
 from deskpilot.reports import executive
 from deskpilot.tickets import actions
@@ -135,7 +136,8 @@ def test_the_pdf_shows_the_figures_the_causes_and_the_changes() -> None:
         formatting.kpi_value(KPIS["first_reply_median_calendar"], data.report.values["first_reply_median_calendar"])
         in text
     )
-    assert "Created 8 " in text
+    assert "Created 8 4 ↑ +4" in text
+    assert "First reply median (calendar hours) 3 h 1 h 30 min ↑ +1 h 30 min" in text
     assert "Backlog 2 " in text
     assert "Busiest causes" in text
     assert "billing 5 2 +150 %" in text
@@ -165,3 +167,24 @@ def test_render_pdf_of_a_year_has_readable_charts() -> None:
     for label in labels:
         assert label in text
     assert f"{year.start + datetime.timedelta(days=1):%-d %b}" not in text
+
+
+def test_the_kpis_are_judged_against_their_targets() -> None:
+    fortnight()
+    team = factories.team()
+    KpiTarget.objects.create(kpi="solved", threshold=10, direction=TargetDirection.AT_LEAST)
+    KpiTarget.objects.create(kpi="backlog", threshold=5, direction=TargetDirection.AT_MOST, at_risk_band=1)
+    KpiTarget.objects.create(
+        kpi="first_reply_median_calendar", threshold=3 * 3600, direction=TargetDirection.AT_MOST, at_risk_band=1200
+    )
+    # A team's own target applies only to a report filtered on that team.
+    KpiTarget.objects.create(kpi="created", threshold=1, direction=TargetDirection.AT_MOST, team=team)
+    data = executive.gather(WEEK, book=targets.load())
+    states = {line.figure.kpi.key: line.status.label for line in data.kpis if line.status is not None}
+    assert states == {"solved": "Missed", "backlog": "On track", "first_reply_median_calendar": "At risk"}
+    _, text = pdf_text(executive.build(data))
+    assert "Solved 6 4 ↑ +2 Missed Target: at least 10" in text
+    assert "Backlog 2 0 ↑ +2 On track" in text
+    frt = next(line for line in data.kpis if line.figure.kpi.key == "first_reply_median_calendar")
+    assert frt.status is not None
+    assert " ".join(frt.status.description.split()) in text
