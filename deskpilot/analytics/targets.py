@@ -50,6 +50,8 @@ __all__ = [
     "judge",
     "load",
     "parse_amount",
+    "risk_text",
+    "rule_text",
     "scope_label",
     "update_target",
 ]
@@ -229,21 +231,29 @@ def _hours_note(kpi_key: str) -> str:
     return ""
 
 
+def rule_text(target: KpiTarget) -> str:
+    """``at most 4 h (business)``, ``at least 95 %``."""
+    at_most = target.direction == TargetDirection.AT_MOST
+    text = f"{'at most' if at_most else 'at least'} {format_value(target.kpi, target.threshold)}"
+    return text + _hours_note(target.kpi)
+
+
+def risk_text(target: KpiTarget) -> str:
+    """Where at risk starts: ``from 3 h 36 min`` (at most), ``up to 97 %`` (at least); "" for
+    a target without a band."""
+    if target.at_risk_band <= 0:
+        return ""
+    if target.direction == TargetDirection.AT_MOST:
+        return f"from {format_value(target.kpi, max(target.threshold - target.at_risk_band, 0.0))}"
+    return f"up to {format_value(target.kpi, target.threshold + target.at_risk_band)}"
+
+
 def describe(target: KpiTarget) -> str:
     """``Target: at most 4 h (business) — at risk from 3 h 36 min``."""
     if target.kpi not in KPIS:
         return "Target on a KPI that no longer exists"
-    at_most = target.direction == TargetDirection.AT_MOST
-    text = f"Target: {'at most' if at_most else 'at least'} {format_value(target.kpi, target.threshold)}"
-    text += _hours_note(target.kpi)
-    if target.at_risk_band > 0:
-        if at_most:
-            edge = max(target.threshold - target.at_risk_band, 0.0)
-            text += f" — at risk from {format_value(target.kpi, edge)}"
-        else:
-            edge = target.threshold + target.at_risk_band
-            text += f" — at risk up to {format_value(target.kpi, edge)}"
-    return text
+    risk = risk_text(target)
+    return f"Target: {rule_text(target)}" + (f" — at risk {risk}" if risk else "")
 
 
 def scope_label(target: KpiTarget) -> str:
