@@ -188,3 +188,14 @@ def test_the_kpis_are_judged_against_their_targets() -> None:
     frt = next(line for line in data.kpis if line.figure.kpi.key == "first_reply_median_calendar")
     assert frt.status is not None
     assert " ".join(frt.status.description.split()) in text
+
+
+def test_names_typed_by_users_stay_text_in_the_pdf() -> None:
+    fortnight()
+    team = factories.team(name="<b>Ops</b> & Co")
+    filters = Filters(start=WEEK.start, end=WEEK.end, team=team.pk, tag="<i>refund</i>")
+    assert "Team: <b>Ops</b> & Co · Tag: <i>refund</i>" in filters.describe()
+    pages, text = pdf_text(executive.render_pdf(filters))
+    assert pages == 1
+    assert filters.describe() in text
+    assert executive.EMPTY in text  # the team has none of the refunds
