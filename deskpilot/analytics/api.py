@@ -8,8 +8,10 @@ name once and re-import, so a column is only ever added at the end, never rename
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import json
+import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -18,8 +20,8 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Query, Router
 
-from deskpilot.accounts.models import Role, User
-from deskpilot.analytics import rollups
+from deskpilot.accounts.models import Role, Team, User
+from deskpilot.analytics import kpis, operations, performance, performance_tables, rollups, scorecards, targets
 from deskpilot.analytics.models import COUNTS, HISTOGRAMS, SLA_COLUMNS, RollupDimension, TicketMetrics
 from deskpilot.core.api_support import BY_ID, DEFAULT_PAGE_SIZE, ErrorOut, after_cursor, keyset_page, request_user
 from deskpilot.core.errors import InvalidInput, NotPermitted
@@ -369,3 +371,196 @@ def daily_metrics(
             _seconds, (mean, median, p90)
         )
     return _json({"items": items, "period": period})
+
+
+# --- the dashboard series -----------------------------------------------------------------------
+# What the performance page, the scorecards and the operations page show, for BI tools: the same
+# functions compute them (analytics.performance, scorecards, operations), so the API and the pages
+# never disagree. Parameters are the performance page's (from, to, the filters, hours).
+
+
+def _report_filters(
+    start: str | None,
+    end: str | None,
+    team: str | None,
+    agent: str | None,
+    channel: str | None,
+    priority: str | None,
+    type: str | None,
+    organization: str | None,
+    tag: str | None,
+    hours: str | None,
+) -> performance.Filters:
+    params = {
+        "from": start,
+        "to": end,
+        "team": team,
+        "agent": agent,
+        "channel": channel,
+        "priority": priority,
+        "type": type,
+        "organization": organization,
+        "tag": tag,
+        "hours": hours,
+    }
+    return performance.Filters.parse({k: v for k, v in params.items() if v is not None})
+
+
+def _filters_out(filters: performance.Filters) -> dict[str, Any]:
+    return {"from": filters.start, "to": filters.end, **filters.to_params(), "hours": filters.hours}
+
+
+def _kpis_out(report: performance.Report) -> list[dict[str, Any]]:
+    out = []
+    for key in kpis.KPIS:
+        figure = report.figure(key)
+        out.append(
+            {
+                "key": key,
+                "label": figure.kpi.label,
+                "unit": figure.kpi.unit.value,
+                "value": figure.value,
+                "previous": figure.previous,
+                "change": figure.change,
+            }
+        )
+    return out
+
+
+SERIES_COLUMNS = tuple(f.name for f in dataclasses.fields(performance.Point))
+
+_FILTER_DOC = {
+    "team": "team id, or none",
+    "agent": "agent id, or none (unassigned)",
+    "channel": "a channel",
+    "priority": "a priority",
+    "type": "a ticket type",
+    "organization": "organization id, or none",
+    "tag": "a tag name",
+    "hours": "business (default) or calendar: which seconds the time series are in",
+}
+
+
+@router.get("/performance", response={200: dict[str, Any], **ERRORS}, summary="Performance series (JSON or CSV)")
+def performance_series(
+    request: HttpRequest,
+    start: str | None = Query(None, alias="from", description="first UTC day (YYYY-MM-DD); default: 30 days ago"),
+    end: str | None = Query(None, alias="to", description="last UTC day, included; default: today"),
+    team: str | None = Query(None, description=_FILTER_DOC["team"]),
+    agent: str | None = Query(None, description=_FILTER_DOC["agent"]),
+    channel: str | None = Query(None, description=_FILTER_DOC["channel"]),
+    priority: str | None = Query(None, description=_FILTER_DOC["priority"]),
+    type: str | None = Query(None, description=_FILTER_DOC["type"]),
+    organization: str | None = Query(None, description=_FILTER_DOC["organization"]),
+    tag: str | None = Query(None, description=_FILTER_DOC["tag"]),
+    hours: str | None = Query(None, description=_FILTER_DOC["hours"]),
+    format: str | None = Query(None, description="json (default) or csv (the daily series); or send Accept: text/csv"),
+) -> HttpResponse | StreamingHttpResponse:
+    """The performance page's figures: every KPI of the period and the previous one, the daily
+    series (created, solved, backlog, medians and p90s, rates) and SLA achievement per target."""
+    _require_manager(request_user(request))
+    as_csv = _wants_csv(request, format)
+    filters = _report_filters(start, end, team, agent, channel, priority, type, organization, tag, hours)
+    report = performance.performance(filters)
+    series = [dataclasses.asdict(point) for point in report.points]
+    if as_csv:
+        return _csv_response(SERIES_COLUMNS, series, "performance.csv")
+    return _json(
+        {
+            "filters": _filters_out(filters),
+            "previous": _filters_out(report.previous_filters),
+            "kpis": _kpis_out(report),
+            "series": series,
+            "sla_targets": [dataclasses.asdict(target) for target in report.sla_targets],
+        }
+    )
+
+
+BREAKDOWN_VALUES = ("created", "solved", *(k for k in kpis.KPIS if k not in ("created", "solved", "backlog")))
+BREAKDOWN_COLUMNS = ("key", "name", *BREAKDOWN_VALUES)
+
+
+@router.get("/breakdown", response={200: dict[str, Any], **ERRORS}, summary="Figures per team, agent... (JSON or CSV)")
+def breakdown(
+    request: HttpRequest,
+    by: str = Query(..., description="team, agent, channel, priority, type or organization"),
+    start: str | None = Query(None, alias="from", description="first UTC day (YYYY-MM-DD); default: 30 days ago"),
+    end: str | None = Query(None, alias="to", description="last UTC day, included; default: today"),
+    team: str | None = Query(None, description=_FILTER_DOC["team"]),
+    agent: str | None = Query(None, description=_FILTER_DOC["agent"]),
+    channel: str | None = Query(None, description=_FILTER_DOC["channel"]),
+    priority: str | None = Query(None, description=_FILTER_DOC["priority"]),
+    type: str | None = Query(None, description=_FILTER_DOC["type"]),
+    organization: str | None = Query(None, description=_FILTER_DOC["organization"]),
+    tag: str | None = Query(None, description=_FILTER_DOC["tag"]),
+    format: str | None = Query(None, description="json (default) or csv; or send Accept: text/csv"),
+) -> HttpResponse | StreamingHttpResponse:
+    """Every KPI of the period per key of ``by`` ("" is none: no team, unassigned...), busiest first."""
+    _require_manager(request_user(request))
+    as_csv = _wants_csv(request, format)
+    if by not in performance_tables.BREAKDOWNS:
+        raise InvalidInput("by", f"{by!r} is not one of: {', '.join(performance_tables.BREAKDOWNS)}")
+    filters = _report_filters(start, end, team, agent, channel, priority, type, organization, tag, None)
+    totals = performance_tables.breakdown(filters, by)
+    names = performance_tables.key_labels(by, list(totals))
+    items = []
+    for key, total in sorted(totals.items(), key=lambda item: -item[1].counts["created"]):
+        found = kpis.values(total)
+        items.append({"key": key, "name": names[key], **{name: found[name] for name in BREAKDOWN_VALUES}})
+    if as_csv:
+        return _csv_response(BREAKDOWN_COLUMNS, items, f"breakdown-{by}.csv")
+    return _json({"filters": _filters_out(filters), "by": by, "items": items})
+
+
+@router.get("/scorecards", response={200: dict[str, Any], **ERRORS}, summary="Agent or team scorecards (JSON)")
+def scorecard_series(
+    request: HttpRequest,
+    view: str = Query("agents", description="agents (of a team, or all) or teams"),
+    start: str | None = Query(None, alias="from", description="first UTC day (YYYY-MM-DD); default: 30 days ago"),
+    end: str | None = Query(None, alias="to", description="last UTC day, included; default: today"),
+    team: str | None = Query(None, description="agents: only this team's members, compared with the team"),
+    hours: str | None = Query(None, description=_FILTER_DOC["hours"]),
+) -> HttpResponse:
+    """Each agent's (or team's) KPIs beside the team's (or desk's) and the target's status."""
+    _require_manager(request_user(request))
+    if view not in ("agents", "teams"):
+        raise InvalidInput("view", f"{view!r} is not one of: agents, teams")
+    filters = _report_filters(start, end, team, None, None, None, None, None, None, hours)
+    chosen_team = None
+    if view == "agents" and filters.team:
+        chosen_team = Team.objects.filter(pk=filters.team).first()
+        if chosen_team is None:
+            raise InvalidInput("team", f"no team has the id {filters.team}")
+    book = targets.load()
+    cards = scorecards.agents(filters, chosen_team, book) if view == "agents" else scorecards.teams(filters, book)
+
+    def card_out(card: scorecards.Card) -> dict[str, Any]:
+        return {
+            "name": card.name,
+            "scores": {
+                score.kpi.key: {
+                    "value": score.value,
+                    "reference": score.reference,
+                    "better": score.better,
+                    "target": score.status.state.value if score.status else None,
+                }
+                for score in card.scores
+            },
+        }
+
+    return _json(
+        {
+            "filters": _filters_out(cards.filters),
+            "view": view,
+            "reference": {"name": cards.reference_name, **card_out(cards.reference)},
+            "items": [card_out(card) for card in cards.cards],
+        }
+    )
+
+
+@router.get("/operations", response={200: dict[str, Any], **ERRORS}, summary="Operations, live (JSON)")
+def operations_now(request: HttpRequest) -> HttpResponse:
+    """The operations page's figures right now (UTC hours for "today")."""
+    _require_manager(request_user(request))
+    data = operations.operations(zone=zoneinfo.ZoneInfo("UTC"))
+    return _json(dataclasses.asdict(data))

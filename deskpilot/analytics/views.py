@@ -6,6 +6,7 @@ JavaScript it is the same numbers and tables, current as of the page load."""
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 from typing import Any
 from urllib.parse import urlencode
@@ -17,11 +18,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from deskpilot.accounts.access import manager_required
+from deskpilot.accounts.models import AGENT_ROLES, Team, User
+from deskpilot.analytics import drilldown, exports, performance, performance_tables, scorecards, targets
 from deskpilot.analytics import operations as ops
+from deskpilot.analytics.tables import Table
+from deskpilot.core.errors import InvalidInput
+from deskpilot.customers.models import Organization
+from deskpilot.reports import executive
+from deskpilot.tickets.models import Channel, Priority, TicketType
 
 # The inbox queue the backlog links narrow: "All open" is exactly the unsolved tickets.
 BACKLOG_QUEUE = "all-open"
 REFRESH_SECONDS = 30
+# The organization filter lists this many by name; any other is reachable by id in the URL.
+ORGANIZATION_CHOICES = 500
 
 
 def inbox_url(queue: str = BACKLOG_QUEUE, **params: str | int) -> str:
@@ -71,3 +81,275 @@ def operations(request: HttpRequest) -> HttpResponse:
 def operations_live(request: HttpRequest) -> HttpResponse:
     """Just the figures, for the page's polling (and for anyone who wants them without the page)."""
     return render(request, "analytics/_operations_live.html", _context())
+
+
+# --- performance, drill-down, scorecards --------------------------------------------------------
+
+
+def _parse_or_422(request: HttpRequest, parse: Any) -> tuple[Any, dict[str, str]]:
+    """Parse the page's parameters; on bad ones, the errors (the page shows them, status 422)."""
+    try:
+        return parse(request.GET), {}
+    except InvalidInput as error:
+        return None, error.errors
+
+
+def _filter_options() -> dict[str, Any]:
+    """The choices of the filter bar: teams, agents and organizations by name (three queries;
+    organizations capped, the rest reachable by id in the URL)."""
+    return {
+        "teams": list(Team.objects.order_by("name").values_list("pk", "name")),
+        "agents": list(
+            User.objects.filter(role__in=AGENT_ROLES, is_active=True).order_by("name").values_list("pk", "name")
+        ),
+        "organizations": list(Organization.objects.order_by("name").values_list("pk", "name")[:ORGANIZATION_CHOICES]),
+        "channels": Channel.choices,
+        "priorities": Priority.choices,
+        "types": TicketType.choices,
+        "breakdowns": [(key, label) for key, (_, label) in performance_tables.BREAKDOWNS.items()],
+    }
+
+
+_FORM_KEYS = (
+    "from",
+    "to",
+    "team",
+    "agent",
+    "channel",
+    "priority",
+    "type",
+    "organization",
+    "tag",
+    "hours",
+    "by",
+    "view",
+)
+
+
+def _form_context(request: HttpRequest, filters: performance.Filters | None) -> dict[str, Any]:
+    """The filter bar's values (the filters read back, or what was typed when refused), the
+    quick ranges keeping the other filters, and the query string the download links extend."""
+    raw = {key: request.GET.get(key, "") for key in _FORM_KEYS}
+    form = dict(raw)
+    if filters is not None:
+        form.update({"from": filters.start.isoformat(), "to": filters.end.isoformat(), "hours": filters.hours})
+        form.update(filters.to_params())
+    kept = {k: v for k, v in request.GET.items() if k not in ("from", "to", "format", "table", "offset")}
+    today = timezone.now().astimezone(datetime.UTC).date()
+    first_of_month = today.replace(day=1)
+    last_month_end = first_of_month - datetime.timedelta(days=1)
+    spans = [
+        ("Last 7 days", today - datetime.timedelta(days=6), today),
+        ("Last 30 days", today - datetime.timedelta(days=29), today),
+        ("Last 90 days", today - datetime.timedelta(days=89), today),
+        ("This month", first_of_month, today),
+        ("Last month", last_month_end.replace(day=1), last_month_end),
+    ]
+    ranges = [(label, "?" + urlencode({**kept, "from": a.isoformat(), "to": b.isoformat()})) for label, a, b in spans]
+    export = urlencode({k: v for k, v in request.GET.items() if k not in ("format", "table", "offset")})
+    return {"form": form, "ranges": ranges, "export_params": export}
+
+
+def _statuses(report: performance.Report, book: Any) -> dict[str, Any]:
+    """The target status of each headline KPI for the report's scope (team or agent filter)."""
+    team = report.filters.team or None
+    agent = report.filters.agent or None
+    found = {}
+    for figure in report.headline():
+        status = book.status(figure.kpi.key, figure.value, team_id=team, agent_id=agent)
+        if status is not None:
+            found[figure.kpi.key] = status
+    return found
+
+
+def _chart(report: performance.Report) -> dict[str, Any]:
+    """What the charts draw (times in hours), with the drill-down URL of every point."""
+    filters = report.filters
+
+    def hours(value: float | None) -> float | None:
+        return None if value is None else round(value / 3600, 2)
+
+    def urls(measure: str) -> list[str]:
+        return [drilldown.drill_url(filters, measure, p.day) for p in report.points]
+
+    points = report.points
+    return {
+        "labels": [p.day.isoformat() for p in points],
+        "volume": {
+            "created": [p.created for p in points],
+            "solved": [p.solved for p in points],
+            "backlog": [p.backlog for p in points],
+            "urls": {"created": urls("created"), "solved": urls("solved"), "backlog": urls("backlog")},
+        },
+        "times": {
+            "first_reply_median": [hours(p.first_reply_median) for p in points],
+            "first_reply_p90": [hours(p.first_reply_p90) for p in points],
+            "resolution_median": [hours(p.resolution_median) for p in points],
+            "resolution_p90": [hours(p.resolution_p90) for p in points],
+            "urls": {"first_reply": urls("first_reply"), "resolution": urls("resolution")},
+        },
+        "rates": {
+            "sla_achievement": [p.sla_achievement for p in points],
+            "reopen_rate": [p.reopen_rate for p in points],
+            "one_touch_rate": [p.one_touch_rate for p in points],
+            "escalation_rate": [p.escalation_rate for p in points],
+            "csat": [p.csat for p in points],
+            "urls": {
+                "sla_achievement": urls("sla_breached"),
+                "reopen_rate": urls("reopened"),
+                "one_touch_rate": urls("one_touch"),
+                "escalation_rate": urls("escalated"),
+                "csat": urls("csat_bad"),
+            },
+        },
+    }
+
+
+def _performance_tables(report: performance.Report, by: str, statuses: dict[str, Any]) -> list[Table]:
+    return [
+        performance_tables.kpi_table(report, statuses),
+        performance_tables.sla_table(report),
+        performance_tables.breakdown_table(report.filters, by),
+        performance_tables.daily_table(report),
+    ]
+
+
+@require_GET
+@manager_required
+def performance_page(request: HttpRequest) -> HttpResponse:
+    """Performance over a date range with filters, against the previous period; every figure
+    drills down to its tickets; every table downloads as CSV or XLSX (``format``, ``table``)."""
+    filters, errors = _parse_or_422(request, performance.Filters.parse)
+    by = request.GET.get("by") or "team"
+    if by not in performance_tables.BREAKDOWNS:
+        errors["by"] = f"{by!r} is not one of: {', '.join(performance_tables.BREAKDOWNS)}"
+    context: dict[str, Any] = {"title": "Performance", "errors": errors, "by": by}
+    context.update(_filter_options())
+    context.update(_form_context(request, filters))
+    if errors:
+        return render(request, "analytics/performance.html", context, status=422)
+    report = performance.performance(filters)
+    statuses = _statuses(report, targets.load())
+    tables = _performance_tables(report, by, statuses)
+    fmt = request.GET.get("format")
+    if fmt:
+        try:
+            return _export(request, tables, fmt, f"performance-{filters.start}-{filters.end}")
+        except InvalidInput as error:
+            context["errors"] = error.errors
+            return render(request, "analytics/performance.html", context, status=422)
+    context.update(
+        {
+            "filters": filters,
+            "report": report,
+            "statuses": statuses,
+            "names": filters.names(),
+            "tiles": [
+                (figure, statuses.get(figure.kpi.key), drilldown.drill_url(filters, figure.kpi.measure))
+                for figure in report.headline()
+            ],
+            "tables": {table.name: table for table in tables},
+            "chart": _chart(report),
+            "pdf_url": f"{reverse('analytics:performance_pdf')}?{urlencode(filters.to_params())}",
+        }
+    )
+    return render(request, "analytics/performance.html", context)
+
+
+def _export(request: HttpRequest, tables: list[Table], fmt: str, stem: str) -> HttpResponse:
+    """A page's tables as a download: ``table`` picks one (CSV holds one table), XLSX holds all
+    of them unless one is picked."""
+    name = request.GET.get("table")
+    if name:
+        chosen = [t for t in tables if t.name == name]
+        if not chosen:
+            raise InvalidInput("table", f"{name!r} is not a table of this page")
+        tables = chosen
+    return exports.export_response(tables, fmt, stem)
+
+
+@require_GET
+@manager_required
+def performance_pdf(request: HttpRequest) -> HttpResponse:
+    """The executive report of the same filters as a PDF."""
+    filters, errors = _parse_or_422(request, performance.Filters.parse)
+    if errors:
+        return HttpResponse(
+            "; ".join(f"{k}: {v}" for k, v in errors.items()), status=422, content_type="text/plain; charset=utf-8"
+        )
+    pdf = executive.render_pdf(filters, book=targets.load())
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="deskpilot-report-{filters.start}-{filters.end}.pdf"'
+    return response
+
+
+@require_GET
+@manager_required
+def drilldown_page(request: HttpRequest) -> HttpResponse:
+    """The tickets behind one figure, 50 a page, with the total; CSV / XLSX of the whole list."""
+    drill, errors = _parse_or_422(request, drilldown.Drill.parse)
+    context: dict[str, Any] = {"title": "Tickets behind a figure", "errors": errors}
+    if errors:
+        return render(request, "analytics/drilldown.html", context, status=422)
+    fmt = request.GET.get("format")
+    if fmt:
+        try:
+            return exports.export_response([drilldown.export_table(drill)], fmt, f"tickets-{drill.measure}")
+        except InvalidInput as error:
+            context["errors"] = error.errors
+            return render(request, "analytics/drilldown.html", context, status=422)
+    raw_offset = request.GET.get("offset") or "0"
+    if not raw_offset.isdigit():
+        context["errors"] = {"offset": f"{raw_offset!r} is not a whole number"}
+        return render(request, "analytics/drilldown.html", context, status=422)
+    offset = int(raw_offset)
+    page = drilldown.page(drill, offset)
+    params = drill.to_params()
+    context.update(
+        {
+            "title": drill.title(),
+            "drill": drill,
+            "page": page,
+            "names": drill.filters.names(),
+            "business": drill.filters.hours == "business",
+            "next_url": f"?{urlencode({**params, 'offset': page.next_offset})}" if page.next_offset else None,
+            "previous_url": f"?{urlencode({**params, 'offset': max(offset - drilldown.PAGE_SIZE, 0)})}"
+            if offset
+            else None,
+            "back_url": f"{reverse('analytics:performance')}?{urlencode(drill.filters.to_params())}",
+            "export_params": urlencode(params),
+        }
+    )
+    return render(request, "analytics/drilldown.html", context)
+
+
+@require_GET
+@manager_required
+def scorecards_page(request: HttpRequest) -> HttpResponse:
+    """Agent scorecards (of a team, or all agents) or team scorecards, over a period."""
+    filters, errors = _parse_or_422(request, performance.Filters.parse)
+    kind = request.GET.get("view") or "agents"
+    if kind not in ("agents", "teams"):
+        errors["view"] = f"{kind!r} is not one of: agents, teams"
+    context: dict[str, Any] = {"title": "Scorecards", "errors": errors, "kind": kind, "hidden_view": [("view", kind)]}
+    context["teams"] = list(Team.objects.order_by("name").values_list("pk", "name"))
+    context.update(_form_context(request, filters))
+    if errors:
+        return render(request, "analytics/scorecards.html", context, status=422)
+    team = None
+    if kind == "agents" and filters.team:
+        team = Team.objects.filter(pk=filters.team).first()
+        if team is None:
+            context["errors"] = {"team": f"no team has the id {filters.team}"}
+            return render(request, "analytics/scorecards.html", context, status=422)
+    book = targets.load()
+    cards = scorecards.agents(filters, team, book) if kind == "agents" else scorecards.teams(filters, book)
+    fmt = request.GET.get("format")
+    if fmt:
+        try:
+            return exports.export_response([cards.table()], fmt, f"scorecards-{kind}-{filters.start}-{filters.end}")
+        except InvalidInput as error:
+            context["errors"] = error.errors
+            return render(request, "analytics/scorecards.html", context, status=422)
+    context.update({"filters": filters, "cards": cards, "team": team})
+    return render(request, "analytics/scorecards.html", context)

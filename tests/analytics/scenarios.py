@@ -51,7 +51,7 @@ def mixed_history(seed: int, tickets: int = 16) -> list[Ticket]:
     from deskpilot.policies.models import SlaPolicy, SlaTarget
     from deskpilot.tickets.models import Priority
 
-    policy = SlaPolicy.objects.create(name="Reports", warning_percent=None)
+    policy = SlaPolicy.objects.create(name=f"Reports {seed}", warning_percent=None)
     for priority in (Priority.NORMAL, Priority.HIGH):
         SlaTarget.objects.create(policy=policy, metric="first_reply", priority=priority, minutes=120)
         SlaTarget.objects.create(policy=policy, metric="total_resolution", priority=priority, minutes=480)

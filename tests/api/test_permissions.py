@@ -336,6 +336,21 @@ ENDPOINTS = [
         fixed("/metrics/daily?from=2026-03-02&to=2026-03-02"),
         {**managers_only(200), "read_only": 200},
     ),
+    Endpoint(
+        "GET", "/api/v1/metrics/performance", fixed("/metrics/performance"), {**managers_only(200), "read_only": 200}
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/metrics/breakdown",
+        fixed("/metrics/breakdown?by=team"),
+        {**managers_only(200), "read_only": 200},
+    ),
+    Endpoint(
+        "GET", "/api/v1/metrics/scorecards", fixed("/metrics/scorecards"), {**managers_only(200), "read_only": 200}
+    ),
+    Endpoint(
+        "GET", "/api/v1/metrics/operations", fixed("/metrics/operations"), {**managers_only(200), "read_only": 200}
+    ),
 ]
 
 # Routes outside the OpenAPI schema: the public documentation and ninja's root (always 404).
