@@ -350,10 +350,30 @@ def _chart(
     width, height = _FRAME_WIDTH, 160
     drawing = Drawing(width, height)
     drawing.add(String(0, height - 10, title, fontName="Helvetica-Bold", fontSize=9, fillColor=_INK))
+    # A series without a single value (no ticket solved all period: no resolution time) has
+    # no line to draw, and reportlab refuses an empty one; the legend says so instead.
+    drawn = [
+        (color, values)
+        for color, (_, values) in zip(_SERIES, series, strict=False)
+        if any(v is not None for v in values)
+    ]
+    if not drawn:
+        drawing.add(
+            String(
+                width / 2,
+                height / 2,
+                "No data in this period",
+                textAnchor="middle",
+                fontName="Helvetica",
+                fontSize=8,
+                fillColor=_MUTED,
+            )
+        )
+        return drawing
     chart = HorizontalLineChart()
     chart.x, chart.y = 40, 22
     chart.width, chart.height = width - 50, height - 62
-    chart.data = [list(values) for _, values in series]
+    chart.data = [list(values) for _, values in drawn]
     chart.categoryAxis.categoryNames = _labels(days)
     chart.categoryAxis.labels.fontName = "Helvetica"
     chart.categoryAxis.labels.fontSize = 7
@@ -375,7 +395,7 @@ def _chart(
     if counts:
         # Whole tickets: no 0.5 steps on the axis.
         chart.valueAxis.valueStep = max(1, math.ceil(top / 5))
-    for i, color in enumerate(_SERIES[: len(series)]):
+    for i, (color, _) in enumerate(drawn):
         chart.lines[i].strokeColor = color
         chart.lines[i].strokeWidth = 1.2
         if not counts:
@@ -390,7 +410,8 @@ def _chart(
     legend.fontSize = 7.5
     legend.dx = legend.dy = 6
     legend.colorNamePairs = [
-        (color, f"{name} ({unit})" if unit else name) for color, (name, _) in zip(_SERIES, series, strict=False)
+        (color, (f"{name} ({unit})" if unit else name) + ("" if any(v is not None for v in values) else ": no data"))
+        for color, (name, values) in zip(_SERIES, series, strict=False)
     ]
     drawing.add(legend)
     return drawing

@@ -199,3 +199,19 @@ def test_names_typed_by_users_stay_text_in_the_pdf() -> None:
     assert pages == 1
     assert filters.describe() in text
     assert executive.EMPTY in text  # the team has none of the refunds
+
+
+def test_trends_without_values_still_render() -> None:
+    # Day 7: one ticket answered, none solved (no resolution time all week); day 8: one never
+    # answered.
+    _ticket(7, 3, None, [], TicketType.QUESTION)
+    with time_machine.travel(at(9, day=8), tick=False):
+        factories.ticket()
+    pages, text = pdf_text(executive.render_pdf(WEEK))
+    assert pages >= 1
+    assert "Resolution median (hours): no data" in text
+    # A single day with no first reply and no solve: the times chart has nothing to draw.
+    day = Filters(start=at(0, day=8).date(), end=at(0, day=8).date())
+    _, text = pdf_text(executive.render_pdf(day))
+    assert "Created 1 1 no change" in text
+    assert "No data in this period" in text
