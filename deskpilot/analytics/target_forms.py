@@ -68,7 +68,7 @@ class TargetForm(PageForm):
         help_text="Times: e.g. 4h, 90m or 1h 30m; rates: a percentage such as 95; volumes: a number of tickets.",
     )
     bare_unit = forms.ChoiceField(
-        label="A plain number of time is in",
+        label="A number without a unit means",
         choices=[("hours", "hours"), ("minutes", "minutes")],
         initial="hours",
         required=False,
