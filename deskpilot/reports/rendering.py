@@ -2,22 +2,22 @@
 
 The one place the report e-mails meet the renderers (``reports.executive.render_pdf`` and
 ``analytics.exports.csv_bytes`` of ``analytics.performance_tables.daily_table``): the job and the
-pages call ``render`` and ``filters_for`` only, and the tests substitute ``_pdf`` and ``_csv``
-where a renderer is not what they are about.
+pages call ``render`` and ``filters_for`` only.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 
+from deskpilot.analytics import targets
 from deskpilot.analytics.exports import csv_bytes
 from deskpilot.analytics.performance import Filters, Report, performance
 from deskpilot.analytics.performance_tables import daily_table
+from deskpilot.reports.executive import render_pdf
 from deskpilot.reports.models import ReportSubscription
 from deskpilot.reports.schedule import period_for
 
@@ -53,9 +53,8 @@ def render(target: ReportSubscription | Filters) -> list[Attachment]:
 
 
 def _pdf(filters: Filters) -> bytes:
-    # Looked up when called: the executive report is being written beside this module.
-    executive: Any = importlib.import_module("deskpilot.reports.executive")
-    return bytes(executive.render_pdf(filters))
+    # Judged against the targets as they are when it is sent, as the pages show them.
+    return render_pdf(filters, book=targets.load())
 
 
 def _csv(report: Report) -> bytes:

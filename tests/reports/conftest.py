@@ -1,8 +1,7 @@
 """Shared by the scheduled-report tests: a subscription in a few lines, and the renderers.
 
-Until ``reports.executive.render_pdf`` is in the tree, the call of ``reports.rendering`` that
-reaches it (``_pdf``) is replaced by ``fake_renderers``; everything else (the report's figures, the
-CSV, the e-mail, the SMTP conversation) is real.
+The renderers are the real ones (the executive PDF, the CSV of the daily table);
+``pdf_requests`` only watches which filters each PDF was asked for.
 """
 
 from __future__ import annotations
@@ -19,17 +18,16 @@ from deskpilot.reports.actions import EmailRecipient
 from deskpilot.reports.models import ReportSubscription
 from tests import factories
 
-FAKE_PDF = b"%PDF-1.7\n% a stand-in for the executive PDF\n%%EOF\n"
-
 
 @pytest.fixture
-def fake_renderers(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
-    """The PDF renderer replaced; returns the filters each PDF was asked for."""
+def pdf_requests(monkeypatch: pytest.MonkeyPatch) -> list[Filters]:
+    """The filters each PDF was asked for (the real renderer still draws it)."""
     asked: list[Filters] = []
+    real = rendering._pdf
 
     def pdf(filters: Filters) -> bytes:
         asked.append(filters)
-        return FAKE_PDF
+        return real(filters)
 
     monkeypatch.setattr(rendering, "_pdf", pdf)
     return asked

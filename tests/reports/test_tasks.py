@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import email
 import email.policy
+import io
 from collections.abc import Iterator
 from datetime import UTC
 from email.message import EmailMessage
@@ -21,11 +22,14 @@ from django.db import IntegrityError, transaction
 from django.utils.module_loading import autodiscover_modules
 from huey.api import PeriodicTask
 from huey.contrib.djhuey import HUEY
+from pypdf import PdfReader
 
 from deskpilot.accounts.models import Role
 from deskpilot.core import outbox
 from deskpilot.reports import actions, tasks
 from deskpilot.reports.models import DeliveryStatus, ReportDelivery
+from deskpilot.tickets import actions as ticket_actions
+from deskpilot.tickets.models import Status, Via
 from tests import factories
 from tests.mail.conftest_outbound import Recorder, smtp_server, unreachable_smtp  # noqa: F401
 from tests.queues import BACKENDS, consumer_pass, new_queue, periodic_like, runs_every_minute
@@ -61,19 +65,28 @@ def test_the_jobs_are_named_registered_and_the_sweep_runs_every_minute() -> None
 
 
 def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     paris = staff("Europe/Paris", email="paula@acme.test")
     team = factories.team(name="Billing & <Co>")
-    with time_machine.travel(datetime.datetime(2026, 12, 2, 10, tzinfo=UTC), tick=False):
-        actor = factories.user(Role.AGENT)
-        factories.ticket(team=team, actor=actor)
-        factories.ticket(team=factories.team(), actor=actor)
+    agent = factories.user(Role.AGENT)
+    other_team = factories.team()
+    for day in (1, 2):
+        # A customer's ticket a day for each team, answered and solved the same day.
+        for which in (team, other_team):
+            with time_machine.travel(datetime.datetime(2026, 12, day, 9, tzinfo=UTC), tick=False):
+                ticket = factories.ticket()
+                ticket_actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"team": which})
+            with time_machine.travel(datetime.datetime(2026, 12, day, 10, tzinfo=UTC), tick=False):
+                ticket_actions.add_message(ticket, actor=agent, via=Via.WEB, body_text="Fixed.", public=True)
+            with time_machine.travel(datetime.datetime(2026, 12, day, 11, tzinfo=UTC), tick=False):
+                ticket_actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"status": Status.SOLVED})
     subscription(
         users=[paris],
         emails=[("boss@board.test", "America/New_York")],
         now=T0 - 30 * MINUTE,
         filters={"team": str(team.pk), "hours": "calendar"},
+        period="previous_7_days",
     )
     assert sweep_at(T0) == 0  # 07:00 in Paris: not yet
     assert smtp_server.envelopes == []
@@ -81,7 +94,7 @@ def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
     assert rows() == [("paula@acme.test", DeliveryStatus.SENT, 1)]
     [message] = received(smtp_server)
     assert message["To"] == "paula@acme.test"
-    assert message["Subject"] == "Daily numbers: 2 Dec 2026 to 2 Dec 2026"
+    assert message["Subject"] == "Daily numbers: 26 Nov 2026 to 2 Dec 2026"
     assert message["Auto-Submitted"] == "auto-generated"
     body = message.get_body(("plain",))
     assert body is not None
@@ -90,20 +103,30 @@ def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
     assert html is not None
     assert "Team: Billing &amp; &lt;Co&gt;" in html.get_content()
     files = {part.get_filename(): part for part in message.iter_attachments()}
-    assert set(files) == {"performance-2026-12-02-to-2026-12-02.pdf", "performance-2026-12-02-to-2026-12-02.csv"}
-    pdf = files["performance-2026-12-02-to-2026-12-02.pdf"]
+    assert set(files) == {"performance-2026-11-26-to-2026-12-02.pdf", "performance-2026-11-26-to-2026-12-02.csv"}
+    pdf = files["performance-2026-11-26-to-2026-12-02.pdf"]
     assert pdf.get_content_type() == "application/pdf"
-    assert pdf.get_content().startswith(b"%PDF")
-    raw = files["performance-2026-12-02-to-2026-12-02.csv"].get_payload(decode=True)
+    content = pdf.get_content()
+    assert content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(content))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Team: Billing & <Co>" in text
+    assert "26 Nov 2026 to 2 Dec 2026" in text
+    raw = files["performance-2026-11-26-to-2026-12-02.csv"].get_payload(decode=True)
     assert isinstance(raw, bytes)
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Day,Created,Solved,")
-    # The team's one ticket of the day (the other team's is filtered out).
-    assert len(lines) == 2
-    assert lines[1].startswith("2026-12-02,1,0,")
-    [asked] = fake_renderers
+    # A row a day; the team's ticket on each of the last two days (the other team's are filtered out).
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        [
+            (datetime.date(2026, 11, 26) + datetime.timedelta(days=n)).isoformat(),
+            *(["1", "1"] if n >= 5 else ["0", "0"]),
+        ]
+        for n in range(7)
+    ]
+    [asked] = pdf_requests
     assert (asked.start, asked.end, asked.team, asked.hours) == (
-        datetime.date(2026, 12, 2),
+        datetime.date(2026, 11, 26),
         datetime.date(2026, 12, 2),
         team.pk,
         "calendar",
@@ -115,11 +138,23 @@ def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
     assert [m["To"] for m in received(smtp_server)] == ["paula@acme.test", "boss@board.test"]
     delivery = ReportDelivery.objects.get(address="boss@board.test")
     assert delivery.due_at == datetime.datetime(2026, 12, 3, 13, tzinfo=UTC)
-    assert (delivery.period_start, delivery.period_end) == (datetime.date(2026, 12, 2), datetime.date(2026, 12, 2))
+    assert (delivery.period_start, delivery.period_end) == (datetime.date(2026, 11, 26), datetime.date(2026, 12, 2))
     assert delivery.sent_at == T0 + 7 * 60 * MINUTE
 
 
-def test_a_worker_down_for_days_sends_the_missed_report_once(smtp_server: Recorder, fake_renderers: list[Any]) -> None:
+def test_a_daily_report_of_a_day_without_answers_is_sent(smtp_server: Recorder, pdf_requests: list[Any]) -> None:
+    # One customer's ticket yesterday, not answered yet: trends without a value still render.
+    with time_machine.travel(datetime.datetime(2026, 12, 2, 10, tzinfo=UTC), tick=False):
+        factories.ticket()
+    subscription(users=[staff("UTC")], now=T0 - datetime.timedelta(days=1), period="previous_day")
+    assert sweep_at(T0 + 2 * 60 * MINUTE) == 1
+    assert rows()[0][1] == DeliveryStatus.SENT
+    [message] = received(smtp_server)
+    pdf = next(part for part in message.iter_attachments() if part.get_content_type() == "application/pdf")
+    assert pdf.get_content().startswith(b"%PDF")
+
+
+def test_a_worker_down_for_days_sends_the_missed_report_once(smtp_server: Recorder, pdf_requests: list[Any]) -> None:
     user = staff("Europe/Paris")
     subscription(users=[user], now=T0 - datetime.timedelta(days=10))
     # Nothing ran from the 1st to the 6th; the worker comes back on Sunday 6 Dec at noon.
@@ -133,7 +168,7 @@ def test_a_worker_down_for_days_sends_the_missed_report_once(smtp_server: Record
 
 
 def test_nothing_is_owed_for_a_moment_before_the_schedule_was_made_or_changed(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     user = staff("UTC")
     made = subscription(users=[user], now=T0 + 3 * 60 * MINUTE)  # 09:00 UTC, after today's 08:00
@@ -153,7 +188,7 @@ def test_nothing_is_owed_for_a_moment_before_the_schedule_was_made_or_changed(
 
 
 def test_deactivated_users_and_inactive_subscriptions_get_nothing(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     gone = staff("UTC")
     gone.is_active = False
@@ -165,7 +200,7 @@ def test_deactivated_users_and_inactive_subscriptions_get_nothing(
 
 
 def test_a_subscription_turned_off_after_queueing_fails_without_sending(
-    smtp_server: Recorder, fake_renderers: list[Any], django_capture_on_commit_callbacks: Any
+    smtp_server: Recorder, pdf_requests: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     made = subscription(users=[staff("UTC")], now=T0)
     with time_machine.travel(T0, tick=False):
@@ -179,7 +214,7 @@ def test_a_subscription_turned_off_after_queueing_fails_without_sending(
 
 
 def test_an_unreachable_server_is_retried_with_backoff_then_fails_visibly_and_a_retry_sends_it(
-    unreachable_smtp: int, fake_renderers: list[Any], settings: Any, django_capture_on_commit_callbacks: Any
+    unreachable_smtp: int, pdf_requests: list[Any], settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     subscription(users=[staff("UTC", email="ursula@acme.test")], now=T0 - datetime.timedelta(days=1))
     due = T0 + 2 * 60 * MINUTE  # 08:00 UTC
@@ -225,7 +260,7 @@ def test_an_unreachable_server_is_retried_with_backoff_then_fails_visibly_and_a_
 
 
 def test_a_refused_recipient_fails_at_once_with_the_servers_answer(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     smtp_server.refuse["nobody@acme.test"] = "550 5.1.1 No such user"
     subscription(users=[staff("UTC", email="nobody@acme.test")], now=T0 - datetime.timedelta(days=1))
@@ -236,7 +271,7 @@ def test_a_refused_recipient_fails_at_once_with_the_servers_answer(
 
 
 def test_a_report_that_cannot_be_rendered_is_retried(
-    smtp_server: Recorder, monkeypatch: pytest.MonkeyPatch, fake_renderers: list[Any]
+    smtp_server: Recorder, monkeypatch: pytest.MonkeyPatch, pdf_requests: list[Any]
 ) -> None:
     from deskpilot.reports import rendering
 
@@ -255,7 +290,7 @@ def test_a_report_that_cannot_be_rendered_is_retried(
 
 
 def test_a_delivery_claimed_by_one_worker_is_not_sent_by_another(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     made = subscription(users=[staff("UTC")], now=T0)
     with time_machine.travel(T0, tick=False):
@@ -272,7 +307,7 @@ def test_a_delivery_claimed_by_one_worker_is_not_sent_by_another(
 
 
 def test_a_worker_killed_while_sending_leaves_a_claim_that_expires(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     made = subscription(users=[staff("UTC")], now=T0)
     with time_machine.travel(T0, tick=False):
@@ -288,7 +323,7 @@ def test_a_worker_killed_while_sending_leaves_a_claim_that_expires(
 
 
 def test_two_workers_planning_the_same_minute_create_one_delivery(
-    smtp_server: Recorder, fake_renderers: list[Any]
+    smtp_server: Recorder, pdf_requests: list[Any]
 ) -> None:
     subscription(users=[staff("UTC")], now=T0 - datetime.timedelta(days=1))
     due = T0 + 2 * 60 * MINUTE
@@ -306,7 +341,7 @@ def test_two_workers_planning_the_same_minute_create_one_delivery(
 
 
 def test_send_now_to_one_recipient_covers_the_period_as_of_today_in_their_zone(
-    smtp_server: Recorder, fake_renderers: list[Any], django_capture_on_commit_callbacks: Any
+    smtp_server: Recorder, pdf_requests: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     tokyo = staff("Asia/Tokyo")
     other = staff("UTC")
@@ -340,7 +375,7 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_on_a_real_queue_the_sweep_and_a_send_now_job_each_send_once(
-    queue: Any, smtp_server: Recorder, fake_renderers: list[Any], django_capture_on_commit_callbacks: Any
+    queue: Any, smtp_server: Recorder, pdf_requests: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     made = subscription(users=[staff("UTC", email="q@acme.test")], now=T0 - datetime.timedelta(days=1))
     due = T0 + 2 * 60 * MINUTE

@@ -191,7 +191,7 @@ def test_delete_asks_first_then_deletes_with_the_log(manager: Client) -> None:
 
 
 def test_send_now_to_one_recipient_or_all_and_the_log_shows_it(
-    manager: Client, fake_renderers: list[Any], django_capture_on_commit_callbacks: Any
+    manager: Client, pdf_requests: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     one = staff("UTC", email="one@acme.test")
     made = subscription(users=[one], emails=[("two@board.test", "UTC")], now=timezone.now())
@@ -216,7 +216,7 @@ def test_send_now_to_one_recipient_or_all_and_the_log_shows_it(
 
 
 def test_a_failed_delivery_shows_its_error_and_can_be_retried(
-    manager: Client, fake_renderers: list[Any], django_capture_on_commit_callbacks: Any
+    manager: Client, pdf_requests: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     made = subscription(emails=[("a@b.test", "UTC")], now=timezone.now())
     failed = ReportDelivery.objects.create(
