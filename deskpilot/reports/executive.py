@@ -494,15 +494,17 @@ def build(data: ExecutiveData) -> bytes:
             story.append(
                 Paragraph(f"No KPI moved by {NOTABLE_PERCENT:.0f} % or more from the previous period.", styles["body"])
             )
-        story += [Paragraph("Trends", styles["h2"]), *_charts(data.report)]
+        # A heading stays on the page of what it heads.
+        first, *others = _charts(data.report)
+        story += [KeepTogether([Paragraph("Trends", styles["h2"]), first]), *others]
         if data.report.sla_targets:
             story.append(KeepTogether([Paragraph("SLA achievement per target", styles["h2"]), _sla_table(data.report)]))
-        story.append(Paragraph("Busiest causes", styles["h2"]))
-        story.append(
+        tags = (
             _causes_table("Tag", data.tags, styles)
             if data.tags
             else Paragraph("No tagged tickets were created in this period.", styles["body"])
         )
+        story.append(KeepTogether([Paragraph("Busiest causes", styles["h2"]), tags]))
         story.append(Spacer(1, 8))
         story.append(_causes_table("Ticket type", data.types, styles))
     out = io.BytesIO()

@@ -18,9 +18,11 @@ from deskpilot.analytics import formatting, targets
 from deskpilot.analytics.kpis import KPIS
 from deskpilot.analytics.models import KpiTarget, TargetDirection
 from deskpilot.analytics.performance import Filters, KpiFigure
+from deskpilot.policies import sla
+from deskpilot.policies.models import SlaPolicy, SlaTarget
 from deskpilot.reports import executive
 from deskpilot.tickets import actions
-from deskpilot.tickets.models import Status, TicketType, Via
+from deskpilot.tickets.models import Priority, Status, TicketType, Via
 from tests import factories
 from tests.analytics.scenarios import at
 
@@ -45,9 +47,13 @@ def _ticket(day: int, reply_after: float, solve_after: float | None, tags: list[
 
 
 def fortnight() -> None:
-    """Previous week: 4 tickets answered in an hour, 2 of them tagged billing. This week: 8
+    """A first reply target of 2 hours. Previous week: 4 tickets answered in an hour, 2 of them tagged billing. This week: 8
     tickets answered in 3 hours, billing on 5, refunds on 3 (markup in a tag name must stay
     text), 3 incidents; 2 left open."""
+    policy = SlaPolicy.objects.create(name="Reports", warning_percent=None)
+    SlaTarget.objects.create(policy=policy, metric="first_reply", priority=Priority.NORMAL, minutes=120)
+    SlaPolicy.objects.filter(pk=policy.pk).update(updated_at=at(0, day=-30))
+    sla.clear_cache()
     for day in range(4):
         _ticket(day, 1, 2, ["billing"] if day < 2 else [], TicketType.QUESTION)
     for n in range(8):
@@ -144,6 +150,11 @@ def test_the_pdf_shows_the_figures_the_causes_and_the_changes() -> None:
     assert "<i>refund</i> 3 0 new" in text  # shown as typed, never markup
     assert "Incident 3 0 new" in text
     assert data.changes[0].sentence in text
+    assert "SLA achievement fell from 100.0 % to 0.0 % (-100 %)" in text
+    assert "SLA achievement 0.0 % 100.0 % ↓ -100.0 pts" in text
+    assert (
+        "SLA achievement per target SLA target Met Breached Achievement Previous First reply 0 8 0.0 % 100.0 %" in text
+    )
     assert "Created and solved per day" in text
 
 
