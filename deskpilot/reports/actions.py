@@ -183,6 +183,8 @@ def send_now(
     """Queue a delivery now, to one recipient or to all of them, covering the period as if it
     were due today in each recipient's zone; the worker sends it at once (after commit)."""
     now = now or timezone.now()
+    if not subscription.active:
+        raise InvalidInput("active", "the report is off; turn it on to send it")
     chosen = [recipient] if recipient is not None else list(subscription.recipients.select_related("user"))
     if not chosen:
         raise InvalidInput("recipient", "this report has no recipients")

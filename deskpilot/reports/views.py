@@ -118,12 +118,10 @@ def _edit_page(
 def schedule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     subscription = _subscription(pk) if pk is not None else None
     if request.method == "GET":
-        initial = None if subscription else {"email_time_zone": page_user(request).time_zone or "UTC"}
-        form = (
-            ScheduleForm(subscription=subscription, initial=initial)
-            if initial
-            else ScheduleForm(subscription=subscription)
-        )
+        if subscription is not None:
+            return _edit_page(request, ScheduleForm(subscription=subscription), subscription)
+        # New addresses default to the manager's own zone.
+        form = ScheduleForm(initial={"email_time_zone": page_user(request).time_zone or "UTC"})
         return _edit_page(request, form, subscription)
     form = ScheduleForm(request.POST, subscription=subscription)
     if form.is_valid():

@@ -26,6 +26,7 @@ from pypdf import PdfReader
 
 from deskpilot.accounts.models import Role
 from deskpilot.core import outbox
+from deskpilot.core.errors import InvalidInput
 from deskpilot.reports import actions, tasks
 from deskpilot.reports.models import DeliveryStatus, ReportDelivery
 from deskpilot.tickets import actions as ticket_actions
@@ -211,6 +212,22 @@ def test_a_subscription_turned_off_after_queueing_fails_without_sending(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error) == (DeliveryStatus.FAILED, "the report was turned off")
     assert smtp_server.envelopes == []
+    # Nor can it be sent by hand while it is off.
+    with pytest.raises(InvalidInput, match="the report is off"):
+        actions.send_now(made, actor=None)
+
+
+def test_send_now_refuses_a_deactivated_recipient_and_a_stranger(smtp_server: Recorder) -> None:
+    gone = staff("UTC")
+    made = subscription(users=[gone], emails=[("a@b.test", "UTC")], now=T0)
+    other = subscription(emails=[("x@y.test", "UTC")], now=T0, name="Other")
+    gone.is_active = False
+    gone.save()
+    with pytest.raises(InvalidInput, match="is deactivated"):
+        actions.send_now(made, actor=None)
+    with pytest.raises(InvalidInput, match="not a recipient of this report"):
+        actions.send_now(made, other.recipients.get(), actor=None)
+    assert ReportDelivery.objects.count() == 0
 
 
 def test_an_unreachable_server_is_retried_with_backoff_then_fails_visibly_and_a_retry_sends_it(
