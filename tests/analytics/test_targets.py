@@ -182,6 +182,23 @@ def test_values_are_shown_in_human_units() -> None:
 
 
 @pytest.mark.parametrize(
+    ("kpi", "value"),
+    [
+        ("first_reply_p90_business", 4 * HOUR),
+        ("first_reply_p90_business", 12960),
+        ("resolution_mean_calendar", 90061),
+        ("first_reply_median_business", 45),
+        ("csat", 92.5),
+        ("sla_achievement", 97.25),
+        ("backlog", 1200),
+    ],
+)
+def test_what_is_shown_reads_back_unchanged(kpi: str, value: float) -> None:
+    """The edit form shows amounts as the list does; saving it untouched changes nothing."""
+    assert targets.parse_amount(kpi, targets.format_value(kpi, value)) == value
+
+
+@pytest.mark.parametrize(
     ("kpi", "threshold", "direction", "band"),
     [
         ("first_reply_p90_business", 4 * HOUR, TargetDirection.AT_MOST, 24 * 60),  # a tenth
