@@ -4,6 +4,8 @@ For each database (SQLite, and PostgreSQL when postgresql://postgres@127.0.0.1:5
 
 1. prepare the benchmark database once (1,000,000 demo tickets by default) and reuse it after;
 2. measure server time per request in-process (bench.latency) for the targeted scenarios;
+   then the analytics pages, the metrics receiver per ticket change and, with
+   --analytics-rebuild, metrics-rebuild (bench.analytics);
 3. measure sustained throughput through gunicorn with 8 clients next to /healthz (bench.throughput);
 4. write the results to bench/results/ and print them as Markdown (--write-docs also updates
    docs/performance.md).
@@ -28,6 +30,8 @@ from bench import dataset, first_paint, machine, report, throughput
 from bench.common import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_TICKETS, PYTHON, REPO, RESULTS_DIR, BenchDatabase
 
 LATENCY_TIMEOUT_SECONDS = 3600
+# Pages and receiver, plus metrics-rebuild with --analytics-rebuild (its target alone is 10 minutes).
+ANALYTICS_TIMEOUT_SECONDS = 3 * 3600
 
 
 def _now() -> str:
@@ -49,6 +53,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--skip-throughput", action="store_true", help="no throughput phase (gunicorn + 8 clients)")
     parser.add_argument("--skip-browser", action="store_true", help="no first-paint phase (chromium)")
+    parser.add_argument("--skip-analytics", action="store_true", help="no analytics phase (manager pages, metrics)")
+    parser.add_argument(
+        "--analytics-rebuild",
+        action="store_true",
+        help="also time deskpilot metrics-rebuild over every ticket (rewrites every metrics record)",
+    )
+    parser.add_argument(
+        "--analytics-requests", type=_positive, default=200, help="measured requests per analytics scenario"
+    )
     parser.add_argument("--paint-loads", type=_positive, default=40, help="page loads per page kind in the browser")
     parser.add_argument("--requests", type=_positive, default=300, help="measured requests per scenario (≥ 200)")
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests per scenario first")
@@ -105,6 +118,27 @@ def measure_latency(
     return json.loads(out.read_text()), json.loads(fixtures_out.read_text())
 
 
+def measure_analytics(db: BenchDatabase, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    out = workdir / "analytics.json"
+    command = [
+        PYTHON,
+        "-m",
+        "bench.analytics",
+        "--out",
+        str(out),
+        "--requests",
+        str(args.analytics_requests),
+        "--seed",
+        str(args.seed),
+        *(["--rebuild"] if args.analytics_rebuild else []),
+    ]
+    completed = subprocess.run(command, cwd=REPO, env=db.env(), timeout=ANALYTICS_TIMEOUT_SECONDS, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the analytics run failed with exit status {completed.returncode}")
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
 def bench_database(db: BenchDatabase, args: argparse.Namespace, machine_info: dict[str, Any]) -> dict[str, Any]:
     print(f"\n== {db.label}: {db.tickets:,} tickets ==", flush=True)
     print("Preparing the database", flush=True)
@@ -131,6 +165,14 @@ def bench_database(db: BenchDatabase, args: argparse.Namespace, machine_info: di
         started = time.monotonic()
         result["latency"], fixtures = measure_latency(db, args, Path(tmp))
         result["latency_seconds"] = round(time.monotonic() - started, 1)
+        if args.skip_analytics:
+            result["analytics"] = None
+        else:
+            print("Analytics pages and metrics (in-process, django.test.Client)", flush=True)
+            result["cpu_busy_before_analytics"] = machine.wait_until_quiet(args.wait_idle)
+            started = time.monotonic()
+            result["analytics"] = measure_analytics(db, args, Path(tmp))
+            result["analytics_seconds"] = round(time.monotonic() - started, 1)
         if args.skip_throughput:
             result["throughput"] = None
         else:
