@@ -10,6 +10,7 @@ import datetime
 import email
 import email.policy
 import io
+import threading
 from collections.abc import Iterator
 from datetime import UTC
 from email.message import EmailMessage
@@ -18,7 +19,8 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 from huey.api import PeriodicTask
 from huey.contrib.djhuey import HUEY
@@ -403,3 +405,35 @@ def test_on_a_real_queue_the_sweep_and_a_send_now_job_each_send_once(
     assert consumer_pass(queue, due + MINUTE + datetime.timedelta(seconds=1)) == [DeliveryStatus.SENT]
     assert len(smtp_server.envelopes) == 2
     assert [row[1] for row in rows()] == [DeliveryStatus.SENT, DeliveryStatus.SENT]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once: PostgreSQL's; SQLite's are serial")
+def test_two_workers_sweeping_at_the_same_moment_send_each_report_once(
+    smtp_server: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addresses = [f"r{n}@board.test" for n in range(4)]
+    made = subscription(emails=[(a, "UTC") for a in addresses], now=timezone.now())
+    # Four deliveries due now, left to the sweeps (their jobs are not queued).
+    monkeypatch.setattr(actions, "enqueue", lambda ids: None)
+    actions.send_now(made, actor=None)
+    # Batches of one: the two sweeps take turns claiming, rather than one taking all four.
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 1)
+    start = threading.Barrier(2)
+    attempted: list[int] = []
+
+    def worker() -> None:
+        try:
+            start.wait(20)
+            attempted.append(tasks.sweep())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(attempted) == 4
+    assert sorted(rcpt for envelope in smtp_server.envelopes for rcpt in envelope.rcpt_tos) == addresses
+    assert [row[1:] for row in rows()] == [(DeliveryStatus.SENT, 1)] * 4
