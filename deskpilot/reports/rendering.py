@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from deskpilot.analytics import targets
+from deskpilot.analytics import formatting, targets
 from deskpilot.analytics.exports import csv_bytes
 from deskpilot.analytics.performance import Filters, Report, performance
 from deskpilot.analytics.performance_tables import daily_table
@@ -37,19 +37,48 @@ def filters_for(subscription: ReportSubscription, start: datetime.date, end: dat
     return Filters.parse(params)
 
 
+@dataclass(frozen=True)
+class HeadlineFigure:
+    """One headline KPI as the e-mail's body shows it."""
+
+    label: str
+    value: str
+    change: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    attachments: list[Attachment]
+    # The KPIs the performance page and the PDF lead with, against the previous period.
+    headline: list[HeadlineFigure]
+
+
 def render(target: ReportSubscription | Filters) -> list[Attachment]:
     """The PDF and the CSV of a report: of these filters, or of a subscription over the period it
     would cover if sent today (UTC)."""
     if isinstance(target, ReportSubscription):
         today = timezone.now().astimezone(datetime.UTC).date()
-        filters = filters_for(target, *period_for(target.period, today))
-    else:
-        filters = target
+        return rendered(filters_for(target, *period_for(target.period, today))).attachments
+    return rendered(target).attachments
+
+
+def rendered(filters: Filters) -> Rendered:
+    """The attachments and the headline figures of the report of ``filters``."""
+    report = performance(filters)
     stem = f"performance-{filters.start.isoformat()}-to-{filters.end.isoformat()}"
-    return [
+    attachments = [
         Attachment(f"{stem}.pdf", _pdf(filters), "application/pdf"),
-        Attachment(f"{stem}.csv", _csv(performance(filters)), "text/csv"),
+        Attachment(f"{stem}.csv", _csv(report), "text/csv"),
     ]
+    headline = [
+        HeadlineFigure(
+            figure.kpi.label,
+            formatting.kpi_value(figure.kpi, figure.value),
+            formatting.kpi_change(figure.kpi, figure.value, figure.previous),
+        )
+        for figure in report.headline()
+    ]
+    return Rendered(attachments, headline)
 
 
 def _pdf(filters: Filters) -> bytes:

@@ -54,12 +54,14 @@ def build_message(delivery: ReportDelivery) -> EmailMultiAlternatives:
         filters = rendering.filters_for(subscription, delivery.period_start, delivery.period_end)
     except InvalidInput as error:
         raise PermanentFailure(f"the report's filters are not valid any more: {error}") from error
-    attachments = rendering.render(filters)
+    result = rendering.rendered(filters)
+    attachments = result.attachments
     context: dict[str, Any] = {
         "subscription": subscription,
         "delivery": delivery,
         "description": filters.describe(),
         "attachments": attachments,
+        "headline": result.headline,
     }
     subject = " ".join(f"{subscription.name}: {filters.start:%-d %b %Y} to {filters.end:%-d %b %Y}".split())
     message = EmailMultiAlternatives(

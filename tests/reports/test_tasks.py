@@ -101,7 +101,11 @@ def test_each_recipient_gets_it_at_the_hour_in_their_zone_with_the_pdf_and_csv(
     assert message["Auto-Submitted"] == "auto-generated"
     body = message.get_body(("plain",))
     assert body is not None
-    assert "Team: Billing & <Co>" in body.get_content()
+    text_body = body.get_content()
+    assert "Team: Billing & <Co>" in text_body
+    # The headline figures against the previous week (which had none).
+    assert "Created: 2 (+2 from the previous period)" in text_body
+    assert "Solved: 2 (+2 from the previous period)" in text_body
     html = message.get_body(("html",))
     assert html is not None
     assert "Team: Billing &amp; &lt;Co&gt;" in html.get_content()
