@@ -208,6 +208,26 @@ class ScheduleForm(PageForm):
         }
 
 
+def initial_from_query(params: Any) -> dict[str, Any]:
+    """A new report's filters from the performance page's URL parameters (its "Schedule this
+    report" link): only those that parse, the rest left for the manager to choose."""
+    initial: dict[str, Any] = {}
+    for name in ("team", "agent", "channel", "priority", "type", "tag", "hours"):
+        value = str(params.get(name, "")).strip()
+        if value:
+            try:
+                Filters.parse({name: value})
+            except InvalidInput:
+                continue
+            initial[name] = value
+    raw = str(params.get("organization", "")).strip()
+    if raw.isdigit():
+        found = Organization.objects.filter(pk=raw).first()
+        if found is not None:
+            initial["organization"] = found.name
+    return initial
+
+
 def initial_for(subscription: ReportSubscription) -> dict[str, Any]:
     filters = subscription.filters or {}
     organization = None

@@ -25,7 +25,7 @@ from deskpilot.core.api_support import Ordering, keyset_page
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Organization
 from deskpilot.reports import actions, tasks
-from deskpilot.reports.forms import DeliveryFilterForm, ScheduleForm
+from deskpilot.reports.forms import DeliveryFilterForm, ScheduleForm, initial_from_query
 from deskpilot.reports.models import DeliveryStatus, ReportDelivery, ReportRecipient, ReportSubscription
 from deskpilot.tickets.models import Channel, Priority, TicketType
 
@@ -116,12 +116,16 @@ def _edit_page(
 @require_http_methods(["GET", "POST"])
 @manager_required
 def schedule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """A report's form. A new one takes its filters from the performance page's URL parameters
+    (team, agent, channel, priority, type, organization, tag, hours) when given."""
     subscription = _subscription(pk) if pk is not None else None
     if request.method == "GET":
         if subscription is not None:
             return _edit_page(request, ScheduleForm(subscription=subscription), subscription)
-        # New addresses default to the manager's own zone.
-        form = ScheduleForm(initial={"email_time_zone": page_user(request).time_zone or "UTC"})
+        # New addresses default to the manager's own zone; filters may come from the performance
+        # page's parameters.
+        initial = {"email_time_zone": page_user(request).time_zone or "UTC", **initial_from_query(request.GET)}
+        form = ScheduleForm(initial=initial)
         return _edit_page(request, form, subscription)
     form = ScheduleForm(request.POST, subscription=subscription)
     if form.is_valid():

@@ -306,3 +306,16 @@ def test_agents_and_customers_meet_a_404_and_the_anonymous_sign_in() -> None:
     assert admin.get(urls[0]).status_code == 200
     assert client_for(factories.user(Role.AGENT)).post(reverse("reports:send_now", args=[made.pk])).status_code == 404
     assert ReportDelivery.objects.count() == 0
+
+
+def test_a_new_report_takes_its_filters_from_the_performance_pages_parameters(manager: Client) -> None:
+    team = factories.team(name="Billing")
+    org = factories.organization(name="Northwind Traders")
+    query = f"?team={team.pk}&channel=email&organization={org.pk}&tag=vip&hours=calendar&priority=nonsense"
+    body = manager.get(reverse("reports:schedule_new") + query).content.decode()
+    assert f'<option value="{team.pk}" selected>Billing</option>' in body
+    assert '<option value="email" selected>' in body
+    assert 'value="Northwind Traders"' in body
+    assert 'name="tag" value="vip"' in body
+    assert '<option value="calendar" selected>' in body
+    assert '<option value="" selected>All priorities</option>' in body  # nonsense is left out
