@@ -473,7 +473,7 @@ def measure_rebuild() -> dict[str, Any]:
     connection.close()
     cli = Path(PYTHON).parent / "deskpilot"
     command = [str(cli), "metrics-rebuild"] if cli.exists() else [PYTHON, "manage.py", "metrics_rebuild"]
-    print(f"  $ {' '.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))}", flush=True)
+    print(f"  $ {Path(command[0]).name} {' '.join(command[1:])}", flush=True)
     started = time.monotonic()
     done = subprocess.run(command, cwd=REPO, timeout=3 * 3600, check=False)
     seconds = time.monotonic() - started
