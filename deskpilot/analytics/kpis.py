@@ -44,6 +44,12 @@ class Kpi:
     # What the drill-down lists for this KPI (analytics.drilldown measures).
     measure: str
     help: str = ""
+    # The label where the hours are said once for the whole page (tiles, column headers).
+    short: str = ""
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
 
 # Time metrics of the rollups behind the time KPIs: (KPI stem, label, record metric, measure).
@@ -51,7 +57,7 @@ _TIMES = (
     ("first_reply", "First reply", "first_reply_time", "first_reply"),
     ("resolution", "Resolution", "full_resolution_time", "resolution"),
 )
-_STATS = (("mean", "mean"), ("median", "median"), ("p90", "90th percentile"))
+_STATS = (("mean", "mean", "mean"), ("median", "median", "median"), ("p90", "90th percentile", "p90"))
 
 
 def _catalogue() -> dict[str, Kpi]:
@@ -62,7 +68,7 @@ def _catalogue() -> dict[str, Kpi]:
     ]
     for stem, label, _, measure in _TIMES:
         for hours in ("business", "calendar"):
-            for stat, stat_label in _STATS:
+            for stat, stat_label, stat_short in _STATS:
                 kpis.append(
                     Kpi(
                         f"{stem}_{stat}_{hours}",
@@ -70,6 +76,7 @@ def _catalogue() -> dict[str, Kpi]:
                         Unit.SECONDS,
                         False,
                         measure,
+                        short=f"{label} {stat_short}",
                     )
                 )
     kpis += [

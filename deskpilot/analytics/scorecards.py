@@ -8,6 +8,7 @@ the whole desk's) figure and the KPI target, every figure linking to its tickets
 
 "Team average" is the team's pooled figure (its median of all its tickets, its rate over all its
 tickets), not a mean of the agents' figures: a busy agent weighs as much as their tickets do.
+Volumes (solved) are compared with the team's per member (per team for the desk).
 Targets apply agent → team → desk (analytics.targets). Two rollup queries and two name queries
 whatever the number of agents.
 """
@@ -83,6 +84,17 @@ class Scorecards:
         return table
 
 
+def _per_member(reference: dict[str, float | None], kpi_list: list[Kpi], members: int) -> dict[str, float | None]:
+    """What a row is compared with: the reference's figures, except volumes, which are shared
+    out (an agent's solved tickets against the team's per member, not against all of them)."""
+    shared = dict(reference)
+    for kpi in kpi_list:
+        value = reference.get(kpi.key)
+        if kpi.unit == kpis.Unit.COUNT and value is not None:
+            shared[kpi.key] = value / members if members else None
+    return shared
+
+
 def _scores(
     card: Card,
     total: Day,
@@ -125,7 +137,7 @@ def agents(filters: Filters, team: Team | None, book: Any = None) -> Scorecards:
         reference_filters, reference_name = base, "All agents (whole desk)"
     reference = Card(reference_name, reference_filters)
     _scores(reference, reference_total, kpi_list, None, book, {"team_id": team.pk if team else None})
-    reference_values = {s.kpi.key: s.value for s in reference.scores}
+    reference_values = _per_member({s.kpi.key: s.value for s in reference.scores}, kpi_list, len(people_list))
     cards = []
     empty = rollups.period_total([])
     for person in people_list:
@@ -144,7 +156,7 @@ def teams(filters: Filters, book: Any = None) -> Scorecards:
     totals = rollups.totals_by_key(base.start, base.end, RollupDimension.TEAM, [str(t.pk) for t in team_list])
     reference = Card("Whole desk", base)
     _scores(reference, rollups.period_total(rollups.rollup_series(base.start, base.end)), kpi_list, None, book, {})
-    reference_values = {s.kpi.key: s.value for s in reference.scores}
+    reference_values = _per_member({s.kpi.key: s.value for s in reference.scores}, kpi_list, len(team_list))
     cards = []
     empty = rollups.period_total([])
     for team in team_list:

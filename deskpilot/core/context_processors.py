@@ -33,7 +33,9 @@ def _items(role: str) -> list[NavItem]:
         items.append(NavItem("Inbox", reverse("tickets:inbox"), ("/inbox", "/tickets")))
         items.append(NavItem("Search", reverse("tickets:search"), ("/search",)))
     if role in (Role.MANAGER, Role.ADMIN):
-        items.append(NavItem("Operations", reverse("analytics:operations"), ("/analytics",)))
+        items.append(NavItem("Operations", reverse("analytics:operations"), ("/analytics/operations",)))
+        # Everything else of analytics and reports: the performance page leads to the others.
+        items.append(NavItem("Performance", reverse("analytics:performance"), ("/analytics/", "/reports/")))
         items.append(NavItem("Manage", reverse("core:manage"), ("/manage",)))
     if role in AGENT_ROLES and role != Role.AGENT:
         items.append(NavItem("Admin", reverse("admin:index"), ("/admin",)))

@@ -37,8 +37,8 @@ def nav_labels(body: str) -> list[str]:
     [
         (Role.AGENT, ["Inbox", "Search"]),
         (Role.COLLABORATOR, ["Inbox", "Search"]),
-        (Role.MANAGER, ["Inbox", "Search", "Operations", "Manage", "Admin"]),
-        (Role.ADMIN, ["Inbox", "Search", "Operations", "Manage", "Admin"]),
+        (Role.MANAGER, ["Inbox", "Search", "Operations", "Performance", "Manage", "Admin"]),
+        (Role.ADMIN, ["Inbox", "Search", "Operations", "Performance", "Manage", "Admin"]),
     ],
 )
 def test_the_navigation_offers_operations_and_manage_to_managers_and_admins_only(role: str, labels: list[str]) -> None:
