@@ -13,12 +13,13 @@ that state, so a ticket that breached twice is one row (the page says so).
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from deskpilot.analytics.kpis import Unit
 from deskpilot.analytics.models import TicketMetrics
@@ -146,8 +147,21 @@ class Drill:
         return cls(measure=measure, filters=filters, day=day)
 
 
+@functools.lru_cache(maxsize=16)
+def _base(prefix: str) -> str:
+    return reverse("analytics:drilldown")
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(filters: Filters) -> str:
+    return urlencode(filters.to_params())
+
+
 def drill_url(filters: Filters, measure: str, day: datetime.date | None = None) -> str:
-    return Drill(measure, filters, day).url()
+    """``Drill(measure, filters, day).url()``, made cheaply: a performance page holds a couple of
+    thousand of these links, and reversing and encoding each one whole was half its time."""
+    url = f"{_base(get_script_prefix())}?{urlencode({'measure': measure})}&{_encoded(filters)}"
+    return url if day is None else f"{url}&day={day.isoformat()}"
 
 
 @dataclass

@@ -91,6 +91,12 @@ def test_a_breakdown_row_of_no_team_drills_into_the_tickets_without_one() -> Non
     assert drill.filters.agent is not None
 
 
+def test_the_quick_link_is_the_drills_own_url() -> None:
+    for day in (None, WEEK.start):
+        for filters in (WEEK, Filters(WEEK.start, WEEK.end, team=0, tag="a&b", hours="calendar")):
+            assert drilldown.drill_url(filters, "solved", day) == Drill("solved", filters, day).url()
+
+
 def test_a_page_is_two_queries_and_pages_on() -> None:
     mixed_history(5)
     drill = Drill("created", WEEK)
