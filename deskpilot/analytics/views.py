@@ -251,6 +251,9 @@ def performance_page(request: HttpRequest) -> HttpResponse:
             "tables": {table.name: table for table in tables},
             "chart": _chart(report),
             "pdf_url": f"{reverse('analytics:performance_pdf')}?{urlencode(filters.to_params())}",
+            # A schedule of this report keeps its filters; its period is the schedule's own.
+            "schedule_url": f"{reverse('reports:schedule_new')}?"
+            + urlencode({k: v for k, v in filters.to_params().items() if k not in ("from", "to")}),
         }
     )
     return render(request, "analytics/performance.html", context)

@@ -56,6 +56,15 @@ def _sections() -> list[tuple[str, list[Section]]]:
             ],
         ),
         (
+            "Measuring and reporting",
+            [
+                Section("KPI targets", reverse("targets:list"), "Targets per KPI for the desk, a team or an "
+                        "agent, judged on track, at risk or missed wherever the KPI appears."),
+                Section("Scheduled reports", reverse("reports:schedules"), "The executive report with its "
+                        "figures attached, e-mailed daily, weekly or monthly at each recipient's hour."),
+            ],
+        ),
+        (
             "Email",
             [
                 Section("Failed email", reverse("mail_inbound:failed"), "Email that was kept but could not "

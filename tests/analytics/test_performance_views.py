@@ -57,6 +57,12 @@ def test_the_page_shows_every_headline_figure_linked_to_its_tickets() -> None:
     assert len(chart["labels"]) == 7
     assert len(chart["volume"]["urls"]["created"]) == 7
     assert chart["volume"]["created"] == [p.created for p in report.points]
+    # "Schedule by e-mail" opens the schedule form with these filters.
+    with_team = client.get(reverse("analytics:performance"), {**WEEK, "team": "none", "channel": "email"})
+    schedule = client.get(with_team.context["schedule_url"])
+    assert schedule.status_code == 200
+    assert "channel=email" in with_team.context["schedule_url"]
+    assert "from=" not in with_team.context["schedule_url"]
     day_url = chart["volume"]["urls"]["solved"][1]
     assert client.get(day_url).context["page"].total == report.points[1].solved
 

@@ -49,6 +49,8 @@ MANAGE_CARDS = {
     "Automations": "Automations",
     "Macros": "Macros",
     "Webhooks": "Webhooks",
+    "KPI targets": "KPI targets",
+    "Scheduled reports": "Scheduled reports",
     "Failed email": "Failed email",
     "Spam": "Spam",
 }
@@ -131,6 +133,7 @@ def test_manage_overview_and_its_cards(page):
     assert page.locator(".manage-group h2").all_inner_texts() == [
         "Service levels",
         "Assignment and automation",
+        "Measuring and reporting",
         "Email",
     ]
     screenshot(page, "manage")

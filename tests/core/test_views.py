@@ -57,8 +57,8 @@ def test_the_overview_links_every_managers_page_and_each_opens() -> None:
         reverse(name)
         for name in (
             "policies:sla_list", "policies:escalation_list", "policies:calendar_list", "routing:teams",
-            "rules:trigger_list", "rules:automation_list", "rules:macro_list", "webhooks:list", "mail_inbound:failed",
-            "mail_inbound:spam",
+            "rules:trigger_list", "rules:automation_list", "rules:macro_list", "webhooks:list", "targets:list",
+            "reports:schedules", "mail_inbound:failed", "mail_inbound:spam",
         )
     ]  # fmt: skip
     assert links == expected
