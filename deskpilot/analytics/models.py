@@ -92,6 +92,24 @@ class TicketMetrics(models.Model):
             models.Index(fields=["assignee", "created_at"], name="metrics_assignee_created"),
             models.Index(fields=["channel", "created_at"], name="metrics_channel_created"),
             models.Index(fields=["priority", "created_at"], name="metrics_priority_created"),
+            models.Index(fields=["type", "created_at"], name="metrics_type_created"),
+            models.Index(fields=["organization", "created_at"], name="metrics_org_created"),
+            # The same on the solve day (drill-down lists of solved tickets per team, agent...).
+            *(
+                models.Index(
+                    fields=[field, "solved_at"],
+                    name=f"metrics_{short}_solved",
+                    condition=models.Q(solved_at__isnull=False),
+                )
+                for field, short in (
+                    ("team", "team"),
+                    ("assignee", "assignee"),
+                    ("channel", "channel"),
+                    ("priority", "priority"),
+                    ("type", "type"),
+                    ("organization", "org"),
+                )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -120,8 +120,9 @@ def sla_table(report: Report) -> Table:
             row.label,
             Cell(row.met, drill_url(report.filters, f"sla_{row.metric}_met")),
             Cell(row.breached, drill_url(report.filters, f"sla_{row.metric}_breached")),
-            row.rate,
-            row.previous_rate,
+            # A rate opens what it is short of: the breached ones, this period and the previous.
+            Cell(row.rate, drill_url(report.filters, f"sla_{row.metric}_breached")),
+            Cell(row.previous_rate, drill_url(report.previous_filters, f"sla_{row.metric}_breached")),
         )
     return table
 

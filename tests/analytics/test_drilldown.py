@@ -115,7 +115,7 @@ def test_the_export_table_holds_the_whole_list() -> None:
     drill = Drill("solved", WEEK)
     table = drilldown.export_table(drill)
     assert [row[0].value for row in table.rows] == list(
-        drill.queryset().order_by("-ticket_id").values_list("ticket_id", flat=True)
+        drill.queryset().order_by(*drill.definition.order).values_list("ticket_id", flat=True)
     )
 
 
