@@ -21,7 +21,8 @@ from deskpilot.accounts.access import manager_required
 from deskpilot.accounts.models import AGENT_ROLES, Team, User
 from deskpilot.analytics import drilldown, exports, performance, performance_tables, scorecards, targets
 from deskpilot.analytics import operations as ops
-from deskpilot.analytics.tables import Table
+from deskpilot.analytics.kpis import Unit
+from deskpilot.analytics.tables import Column, Table
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Organization
 from deskpilot.reports import executive
@@ -70,9 +71,56 @@ def _context() -> dict[str, Any]:
     }
 
 
+def _operations_tables(data: ops.Operations) -> list[Table]:
+    """The operations page's tables, for its CSV / XLSX downloads (figures as of the request)."""
+    count = Unit.COUNT
+    tables = []
+    for name, title, label, groups in (
+        ("status", "Backlog by status", "Status", data.backlog.by_status),
+        ("priority", "Backlog by priority", "Priority", data.backlog.by_priority),
+        ("team", "Backlog by team", "Team", data.backlog.by_team),
+    ):
+        table = Table(name, title, [Column("group", label), Column("tickets", "Tickets", count)])
+        for group in groups:
+            table.add(group.label, group.count)
+        tables.append(table)
+    agents = Table(
+        "agents",
+        "Agents online",
+        [
+            Column("agent", "Agent"),
+            Column("open", "Open tickets", count),
+            Column("load", "Load", count),
+            Column("capacity", "Capacity", count),
+        ],
+    )
+    for agent in data.agents:
+        agents.add(agent.name, agent.open_tickets, agent.load, agent.capacity)
+    hours = Table(
+        "hours",
+        "Created and solved today, by hour",
+        [Column("hour", "Hour"), Column("created", "Created", count), Column("solved", "Solved", count)],
+    )
+    for hour in data.today.hours:
+        hours.add(hour.label, hour.created, hour.solved)
+    return [*tables, agents, hours]
+
+
 @require_GET
 @manager_required
 def operations(request: HttpRequest) -> HttpResponse:
+    """The page; with ``format`` (csv or xlsx, and ``table`` for one of them), its tables."""
+    fmt = request.GET.get("format")
+    if fmt:
+        data = ops.operations(zone=_viewer_zone())
+        try:
+            return _export(request, _operations_tables(data), fmt, f"operations-{data.now:%Y-%m-%d-%H%M}")
+        except InvalidInput as error:
+            return HttpResponse(
+                "; ".join(f"{k}: {v}" for k, v in error.errors.items()),
+                status=422,
+                content_type="text/plain; charset=utf-8",
+            )
     return render(request, "analytics/operations.html", _context())
 
 

@@ -5,7 +5,9 @@ permissions, escaping and the htmx fragment."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 import re
 import zoneinfo
@@ -20,6 +22,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from deskpilot.accounts.models import Availability, Role, Team, User
 from deskpilot.analytics import operations
@@ -348,3 +351,22 @@ def test_the_sla_window_edges() -> None:
     assert (sla.breached, sla.at_risk) == (1, 1)
     assert [line.id for line in sla.worst_breached] == [tickets[0].pk]
     assert [line.id for line in sla.worst_at_risk] == [tickets[1].pk]
+
+
+def test_the_tables_download_as_csv_and_xlsx(desk: Desk) -> None:
+    client = _client(desk.manager)
+    with at(NOW):
+        data = operations.operations(zone=zoneinfo.ZoneInfo("UTC"), now=NOW)
+        response = client.get(reverse("analytics:operations"), {"format": "csv", "table": "status"})
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert [(r[0], int(r[1])) for r in rows[1:]] == [(c.label, c.count) for c in data.backlog.by_status]
+        workbook = client.get(reverse("analytics:operations"), {"format": "xlsx"})
+        assert workbook.status_code == 200
+        assert load_workbook(io.BytesIO(workbook.content)).sheetnames[:3] == [
+            "Backlog by status",
+            "Backlog by priority",
+            "Backlog by team",
+        ]
+        assert client.get(reverse("analytics:operations"), {"format": "pdf"}).status_code == 422
+        assert client.get(reverse("analytics:operations"), {"format": "csv", "table": "x"}).status_code == 422
