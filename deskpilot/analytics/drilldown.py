@@ -4,16 +4,22 @@ and the list holds exactly the tickets that figure counts (the tests follow the 
 A *measure* names a figure's population (``MEASURES``): the day column it counts on (creation or
 latest solve, as the rollups do, analytics.rollups) and the condition on the metrics record. A
 rate links to its numerator ("Reopen rate" lists the reopened solved tickets); a median or p90
-lists the tickets whose times it is computed from, slowest first.
+lists the tickets whose times it is computed from. Lists run latest first on their day column.
 
 SLA figures count *target instances*; their list holds the tickets with at least one instance in
 that state, so a ticket that breached twice is one row (the page says so).
+
+The list's total: where the rollups hold exactly the list's size (every measure but the SLA ones,
+with the filters the rollups answer: ``Filters.rollup_choice``), it is read from them, a few
+dozen rollup rows, however long the list; otherwise the database counts the list, up to
+``COUNT_LIMIT`` tickets ("10,000+"), so a 90-day list never costs a count of every row of it.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +27,7 @@ from urllib.parse import urlencode
 from django.db.models import Q, QuerySet
 from django.urls import get_script_prefix, reverse
 
+from deskpilot.analytics import rollups
 from deskpilot.analytics.kpis import Unit
 from deskpilot.analytics.models import TicketMetrics
 from deskpilot.analytics.performance import Filters, records
@@ -30,6 +37,8 @@ from deskpilot.policies.clock import METRICS
 from deskpilot.policies.models import SlaMetric
 
 PAGE_SIZE = 50
+# A list the rollups cannot size is counted up to this many tickets, then shown as "10,000+".
+COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class Measure:
     # The record's day column: "created_at" or "solved_at"; None for the backlog (a moment).
     on: str | None
     condition: Q = field(default_factory=Q)
+    # The list's size out of the rollups of its days added up (None: they do not hold it, as
+    # for SLA figures, which count target instances, not tickets).
+    rollup_size: Callable[[rollups.Day], int] | None = None
 
     # How the list is ordered: latest first on the day column, which the indexes (dimension,
     # day column) serve without sorting the range.
@@ -47,20 +59,42 @@ class Measure:
 
 
 def _measures() -> dict[str, Measure]:
+    def counted(name: str) -> Callable[[rollups.Day], int]:
+        return lambda day: day.counts[name]
+
+    def timed(metric: str) -> Callable[[rollups.Day], int]:
+        return lambda day: day.timed(metric)
+
     found = {
-        "created": Measure("Created", "created_at"),
-        "solved": Measure("Solved", "solved_at"),
+        "created": Measure("Created", "created_at", rollup_size=counted("created")),
+        "solved": Measure("Solved", "solved_at", rollup_size=counted("solved")),
         "backlog": Measure("Unsolved at the end of the day", None),
-        "reopened": Measure("Solved and reopened at least once", "solved_at", Q(reopens__gt=0)),
-        "one_touch": Measure("Solved in one touch", "solved_at", Q(one_touch=True)),
-        "fcr": Measure("Solved at first contact", "solved_at", Q(first_contact_resolution=True)),
-        "escalated": Measure("Escalated at least once", "created_at", Q(escalations__gt=0)),
+        "reopened": Measure(
+            "Solved and reopened at least once", "solved_at", Q(reopens__gt=0), rollup_size=counted("reopened")
+        ),
+        "one_touch": Measure("Solved in one touch", "solved_at", Q(one_touch=True), rollup_size=counted("one_touch")),
+        "fcr": Measure(
+            "Solved at first contact", "solved_at", Q(first_contact_resolution=True), rollup_size=counted("fcr")
+        ),
+        "escalated": Measure(
+            "Escalated at least once", "created_at", Q(escalations__gt=0), rollup_size=counted("escalated")
+        ),
         "sla_met": Measure("With an SLA target met", "created_at", Q(sla_met__gt=0)),
         "sla_breached": Measure("With an SLA target breached", "created_at", Q(sla_breached__gt=0)),
-        "first_reply": Measure("With a first reply", "created_at", Q(first_reply_time__isnull=False)),
-        "resolution": Measure("Solved, with their resolution time", "solved_at", Q(full_resolution_time__isnull=False)),
-        "csat_good": Measure("Rated good", "solved_at", Q(csat_good=True)),
-        "csat_bad": Measure("Rated bad", "solved_at", Q(csat_good=False)),
+        "first_reply": Measure(
+            "With a first reply",
+            "created_at",
+            Q(first_reply_time__isnull=False),
+            rollup_size=timed("first_reply_time"),
+        ),
+        "resolution": Measure(
+            "Solved, with their resolution time",
+            "solved_at",
+            Q(full_resolution_time__isnull=False),
+            rollup_size=timed("full_resolution_time"),
+        ),
+        "csat_good": Measure("Rated good", "solved_at", Q(csat_good=True), rollup_size=counted("csat_good")),
+        "csat_bad": Measure("Rated bad", "solved_at", Q(csat_good=False), rollup_size=counted("csat_bad")),
     }
     for metric in METRICS:
         label = SlaMetric(metric).label
@@ -106,6 +140,23 @@ class Drill:
             f"{self.day:%-d %b %Y}" if self.day else f"{self.filters.start:%-d %b %Y} to {self.filters.end:%-d %b %Y}"
         )
         return f"{self.definition.label} · {when}"
+
+    def size(self) -> tuple[int, bool]:
+        """How many tickets the list holds, and whether that is only a lower bound (the list is
+        longer than ``COUNT_LIMIT`` and the rollups cannot size it): one query either way."""
+        choice = self.filters.rollup_choice()
+        measure = self.definition
+        if choice is not None:
+            dimension, key = choice
+            if measure.on is None:
+                end = (self.day or self.filters.end) + datetime.timedelta(days=1)
+                return rollups.unsolved_before(end, dimension, key), False
+            if measure.rollup_size is not None:
+                first, last = (self.day, self.day) if self.day else (self.filters.start, self.filters.end)
+                totals = rollups.totals_by_key(first, last, dimension, [key])
+                return (measure.rollup_size(totals[key]) if key in totals else 0), False
+        found = self.queryset().values("pk")[: COUNT_LIMIT + 1].count()
+        return min(found, COUNT_LIMIT), found > COUNT_LIMIT
 
     def to_params(self) -> dict[str, str]:
         params = {"measure": self.measure, **self.filters.to_params()}
@@ -166,16 +217,25 @@ class Page:
     rows: list[TicketMetrics]
     total: int
     next_offset: int | None
+    # The total is a lower bound: the list holds more than COUNT_LIMIT tickets.
+    more_than_total: bool = False
 
 
 def page(drill: Drill, offset: int = 0, size: int = PAGE_SIZE) -> Page:
-    """One page of the list (the ticket and its people joined: one query) and the total (one)."""
-    query = drill.queryset()
+    """One page of the list (the ticket and its people joined: one query) and its size (one)."""
     rows = list(
-        query.select_related("ticket", "team", "assignee").order_by(*drill.definition.order)[offset : offset + size + 1]
+        drill.queryset()
+        .select_related("ticket", "team", "assignee")
+        .order_by(*drill.definition.order)[offset : offset + size + 1]
     )
     more = len(rows) > size
-    return Page(rows=rows[:size], total=query.count(), next_offset=offset + size if more else None)
+    total, more_than_total = drill.size()
+    return Page(
+        rows=rows[:size],
+        total=total,
+        next_offset=offset + size if more else None,
+        more_than_total=more_than_total,
+    )
 
 
 # A download holds at most this many tickets (the page says when a list is longer).

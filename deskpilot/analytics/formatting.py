@@ -47,6 +47,26 @@ def duration(seconds: float | None) -> str:
     return f"{sign}{days} d" if hours == 0 else f"{sign}{days} d {hours} h"
 
 
+def exact_duration(seconds: float) -> str:
+    """A duration to the second in the style of ``duration``, every unit it holds shown: what a
+    target's threshold reads, so it can be typed back as it is shown (analytics.targets parses
+    "1 d 2 h 05 min 30 s"). 14400 → "4 h", 12960 → "3 h 36 min", 90 → "1 min 30 s", 0 → "0 s"."""
+    total = _nearest(abs(seconds))
+    days, rest = divmod(total, _DAY)
+    hours, rest = divmod(rest, _HOUR)
+    minutes, secs = divmod(rest, _MINUTE)
+    parts = []
+    if days:
+        parts.append(f"{days} d")
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes:
+        parts.append(f"{minutes:02d} min" if parts else f"{minutes} min")
+    if secs:
+        parts.append(f"{secs:02d} s" if parts else f"{secs} s")
+    return ("-" if seconds < 0 and total else "") + (" ".join(parts) or "0 s")
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     """A percentage 0-100: 95.24 → "95.2 %"."""
     if value is None:

@@ -34,6 +34,7 @@ from enum import StrEnum
 from django.db import IntegrityError, transaction
 
 from deskpilot.accounts.models import AGENT_ROLES, Team, User
+from deskpilot.analytics import formatting
 from deskpilot.analytics.kpis import KPIS, Kpi, Unit
 from deskpilot.analytics.models import KpiTarget, TargetDirection
 from deskpilot.core.errors import InvalidInput
@@ -106,26 +107,18 @@ def _number(value: float, decimals: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def format_seconds(seconds: float) -> str:
-    """``4 h``, ``3 h 36 min``, ``90 s`` as ``1 min 30 s``; ``0 s``."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if n]
-    return " ".join(parts) or "0 s"
-
-
 def format_value(kpi_key: str, value: float) -> str:
     """A KPI value in human units: ``4 h``, ``95 %``, ``120``."""
     unit = _kpi(kpi_key).unit
     if unit == Unit.SECONDS:
-        return format_seconds(value)
+        return formatting.exact_duration(value)
     if unit == Unit.PERCENT:
         return f"{_number(value, 2)} %"
     return _number(value, 2)
 
 
 _TIME_UNITS = {
+    "d": 86400, "day": 86400, "days": 86400,
     "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
     "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
@@ -155,7 +148,7 @@ def _parse_seconds(text: str, field: str, bare_unit: str | None) -> float:
         elif unit in _TIME_UNITS:
             total += _float(number) * _TIME_UNITS[unit]
         else:
-            raise InvalidInput(field, f"{unit!r} is not a unit; use h, m or s (e.g. 4h, 90m, 1h 30m)")
+            raise InvalidInput(field, f"{unit!r} is not a unit; use d, h, m or s (e.g. 4h, 90m, 1h 30m)")
     return float(round(total))
 
 

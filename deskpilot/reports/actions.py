@@ -89,6 +89,15 @@ def save_subscription(
     return subscription
 
 
+def delete_subscription(subscription: ReportSubscription) -> None:
+    """Delete a subscription with its recipients and delivery log. A delivery already queued is
+    then found missing by the job and dropped; one being sent as this runs is sent, and its
+    result has nowhere to be recorded (``tasks.deliver``)."""
+    with transaction.atomic():
+        subscription.delete()
+    logger.info("scheduled report %s (%s) deleted", subscription.pk, subscription.name)
+
+
 def recipients_prefetch() -> Prefetch:
     return Prefetch("recipients", queryset=ReportRecipient.objects.select_related("user").order_by("id"))
 

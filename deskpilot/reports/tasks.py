@@ -94,7 +94,9 @@ def deliver(delivery_id: int, *, now: datetime.datetime | None = None, claimed: 
     # Every write below is conditional on this worker's claim: one that lost its lease (and whose
     # delivery another worker took over) records nothing.
     mine = ReportDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING, next_attempt_at=held)
-    delivery = ReportDelivery.objects.select_related("subscription", "recipient__user").get(pk=delivery_id)
+    delivery = ReportDelivery.objects.select_related("subscription", "recipient__user").filter(pk=delivery_id).first()
+    if delivery is None:  # its subscription was deleted between the claim and now
+        return "missing"
     attempts = delivery.attempts + 1
     try:
         if not build_message(delivery).send(fail_silently=False):

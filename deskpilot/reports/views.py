@@ -151,7 +151,7 @@ def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what deleting means; POST: delete (its delivery log goes with it)."""
     subscription = _subscription(pk)
     if request.method == "POST":
-        subscription.delete()
+        actions.delete_subscription(subscription)
         messages.success(request, f"Scheduled report “{subscription.name}” deleted.")
         return redirect("reports:schedules")
     deliveries = ReportDelivery.objects.filter(subscription=subscription).count()

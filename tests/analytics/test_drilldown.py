@@ -9,14 +9,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils.datastructures import MultiValueDict
 
+from deskpilot.accounts.models import Role
 from deskpilot.analytics import drilldown, performance, performance_tables, rollups
 from deskpilot.analytics.drilldown import Drill
 from deskpilot.analytics.kpis import Unit
 from deskpilot.analytics.performance import Filters
 from deskpilot.core.errors import InvalidInput
+from tests import factories
 from tests.analytics.scenarios import MON, mixed_history
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +111,59 @@ def test_a_page_is_two_queries_and_pages_on() -> None:
     assert first.next_offset == 5
     second = drilldown.page(drill, 5, size=5)
     assert not {r.pk for r in first.rows} & {r.pk for r in second.rows}
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        WEEK,
+        Filters(WEEK.start, WEEK.end, priority="high"),
+        Filters(WEEK.start, WEEK.end, team=performance.NONE),
+        Filters(WEEK.start, WEEK.end, agent=performance.NONE),
+        Filters(WEEK.start, WEEK.end, channel="email", priority="high"),
+        Filters(WEEK.start, WEEK.end, tag="billing"),
+    ],
+)
+def test_the_size_of_every_list_is_exact_per_day_and_period(filters: Filters) -> None:
+    mixed_history(4)
+    for measure in drilldown.MEASURES:
+        for day in (None, *(WEEK.start + datetime.timedelta(days=n) for n in range(7))):
+            drill = Drill(measure, filters, day)
+            assert drill.size() == (drill.queryset().count(), False), (measure, day)
+
+
+def test_sizes_the_rollups_hold_are_read_from_them() -> None:
+    mixed_history(4)
+    drill = Drill("solved", Filters(WEEK.start, WEEK.end, priority="high"))
+    with CaptureQueriesContext(connection) as queries:
+        drill.size()
+    assert len(queries) == 1
+    assert "analytics_dailyrollup" in queries[0]["sql"].lower()
+    for measure in ("sla_breached", "sla_first_reply_met"):
+        with CaptureQueriesContext(connection) as queries:
+            Drill(measure, WEEK).size()
+        assert "analytics_ticketmetrics" in queries[0]["sql"].lower(), measure
+
+
+def test_a_list_the_rollups_cannot_size_is_counted_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    mixed_history(5)
+    drill = Drill("created", Filters(WEEK.start, WEEK.end, hours="calendar", tag="billing"))
+    count = drill.queryset().count()
+    assert count > 3
+    monkeypatch.setattr(drilldown, "COUNT_LIMIT", 3)
+    assert drill.size() == (3, True)
+    assert drilldown.page(drill).more_than_total
+    monkeypatch.setattr(drilldown, "COUNT_LIMIT", count)
+    assert drill.size() == (count, False)
+    monkeypatch.setattr(drilldown, "COUNT_LIMIT", 3)
+    client = Client()
+    client.force_login(factories.user(Role.MANAGER))
+    html = client.get(drill.url()).content.decode()
+    assert '<span data-total>3</span><span title="Lists this long are counted up to 3" data-more>+</span>' in html
+    # A single filter's list is sized by the rollups, exactly, whatever the limit.
+    single = Drill("created", WEEK)
+    assert single.size() == (single.queryset().count(), False)
+    assert single.size()[0] > 3
 
 
 def test_the_export_table_holds_the_whole_list() -> None:

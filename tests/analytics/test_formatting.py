@@ -31,6 +31,24 @@ def test_duration(seconds: float | None, shown: str) -> None:
     assert formatting.duration(seconds) == shown
 
 
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0 s"),
+        (90, "1 min 30 s"),
+        (4 * 3600, "4 h"),
+        (3 * 3600 + 5 * 60, "3 h 05 min"),
+        (12960, "3 h 36 min"),
+        (3 * 3600 + 7, "3 h 07 s"),
+        (2 * 86400, "2 d"),
+        (86400 + 2 * 3600 + 5 * 60 + 30, "1 d 2 h 05 min 30 s"),
+        (-90, "-1 min 30 s"),
+    ],
+)
+def test_exact_duration_keeps_every_second(seconds: float, shown: str) -> None:
+    assert formatting.exact_duration(seconds) == shown
+
+
 def test_percent_number_and_no_data() -> None:
     assert formatting.percent(95.24) == "95.2 %"
     assert formatting.percent(100) == "100.0 %"

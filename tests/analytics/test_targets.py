@@ -176,6 +176,11 @@ def test_values_are_shown_in_human_units() -> None:
     assert targets.format_value("first_reply_p90_business", 12960) == "3 h 36 min"
     assert targets.format_value("first_reply_mean_calendar", 90) == "1 min 30 s"
     assert targets.format_value("first_reply_mean_calendar", 0) == "0 s"
+    # Shown as the figures beside it are, and typed back as shown.
+    for seconds in (3 * HOUR + 5 * 60, 2 * 86400 + 30, 86400 + 2 * HOUR + 5 * 60 + 30):
+        shown = targets.format_value("resolution_p90_business", seconds)
+        assert targets.parse_amount("resolution_p90_business", shown) == seconds, shown
+    assert targets.format_value("resolution_p90_business", 3 * HOUR + 5 * 60) == "3 h 05 min"
     assert targets.format_value("csat", 95.0) == "95 %"
     assert targets.format_value("csat", 97.25) == "97.25 %"
     assert targets.format_value("created", 1200) == "1200"

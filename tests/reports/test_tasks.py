@@ -223,6 +223,20 @@ def test_a_subscription_turned_off_after_queueing_fails_without_sending(
         actions.send_now(made, actor=None)
 
 
+def test_a_deleted_subscriptions_queued_and_claimed_deliveries_are_dropped_unsent(
+    smtp_server: Recorder, pdf_requests: list[Any]
+) -> None:
+    made = subscription(users=[staff("UTC"), staff("UTC")], now=T0)
+    with time_machine.travel(T0, tick=False):
+        queued, claimed = actions.send_now(made, actor=None)
+    assert outbox.claim(ReportDelivery, claimed.pk, queued=DeliveryStatus.QUEUED, now=T0)
+    actions.delete_subscription(made)
+    assert not ReportDelivery.objects.exists()
+    assert tasks.deliver(queued.pk, now=T0) == "missing"
+    assert tasks.deliver(claimed.pk, now=T0, claimed=True) == "busy"
+    assert smtp_server.envelopes == []
+
+
 def test_send_now_refuses_a_deactivated_recipient_and_a_stranger(smtp_server: Recorder) -> None:
     gone = staff("UTC")
     made = subscription(users=[gone], emails=[("a@b.test", "UTC")], now=T0)
