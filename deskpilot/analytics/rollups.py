@@ -197,41 +197,50 @@ def read_record(ticket_id: int) -> dict[str, Any] | None:
     return None if found is None else dict(zip(SOURCE, found, strict=True))
 
 
+_MAX_PARAMS = 30_000
+_MAX_ROWS = 500
+
+
 @functools.lru_cache(maxsize=1024)
-def _add_sql(vendor: str, changed: tuple[int, ...]) -> str:
-    """The upsert adding a vector whose non-zero entries are the columns ``changed`` (indexes in
-    COLUMNS): only those are bound and updated, the others are inserted as a literal 0. A change
-    moves a handful of the 163 columns, and binding and updating all of them for each of its ~14
-    rows was most of the live path's rollup cost. One statement per set of columns, cached."""
+def _add_sql(vendor: str, changed: tuple[int, ...], rows: int) -> str:
+    """The upsert adding ``rows`` vectors whose non-zero entries are among the columns
+    ``changed`` (indexes in COLUMNS): only those are bound and updated, the others are inserted
+    as a literal 0. A change moves a handful of the 163 columns of about 14 rows; binding and
+    updating all of them was most of the live path's rollup cost, and a statement per row (or
+    per set of columns) a round trip each. Cached per shape."""
     quote = connection.ops.quote_name
     table = quote(DailyRollup._meta.db_table)
     names = ["day", "dimension", "key", *COLUMNS]
-    values = ["%s", "%s", "%s"] + ["%s" if i in changed else "0" for i in range(_WIDTH)]
+    one = "(" + ", ".join(["%s", "%s", "%s"] + ["%s" if i in changed else "0" for i in range(_WIDTH)]) + ")"
     updates = ", ".join(
         f"{quote(COLUMNS[i])} = {table}.{quote(COLUMNS[i])} + excluded.{quote(COLUMNS[i])}" for i in changed
     )
     return (
-        f"INSERT INTO {table} ({', '.join(quote(c) for c in names)}) VALUES ({', '.join(values)}) "
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in names)}) VALUES {', '.join([one] * rows)} "
         f"ON CONFLICT (day, dimension, {quote('key')}) DO UPDATE SET {updates}"
     )
 
 
 def add(deltas: Mapping[Key, Sequence[int]]) -> None:
     """Add these vectors to their rollup rows, creating missing rows: one statement (one round
-    trip) per set of non-zero columns, usually one or two; no query without deltas. The rows of
-    one day share their vector (every dimension of a ticket gets the same contribution), so the
-    rows group well."""
-    if not deltas:
+    trip) binding the union of the columns any of them moves; no query without deltas. Rows are
+    written in key order, so two transactions adding to the same rows lock them in the same
+    order and cannot deadlock."""
+    rows = sorted((key, vector) for key, vector in deltas.items() if any(vector))
+    if not rows:
         return
+    changed = tuple(i for i in range(_WIDTH) if any(vector[i] for _, vector in rows))
     adapt = connection.ops.adapt_datefield_value
-    groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
-    for (day, dimension, key), vector in deltas.items():
-        changed = tuple(i for i, n in enumerate(vector) if n)
-        if changed:
-            groups.setdefault(changed, []).append((adapt(day), dimension, key, *(vector[i] for i in changed)))
+    # A bulk rewrite (analytics.rebuild) can move thousands of rows: statements stay under the
+    # databases' limits on bound parameters (SQLite's 32,766, PostgreSQL's 65,535).
+    per_statement = max(1, min(_MAX_ROWS, _MAX_PARAMS // (3 + len(changed))))
     with connection.cursor() as cursor:
-        for changed, rows in groups.items():
-            cursor.executemany(_add_sql(connection.vendor, changed), rows)
+        for first in range(0, len(rows), per_statement):
+            batch = rows[first : first + per_statement]
+            params: list[Any] = []
+            for (day, dimension, key), vector in batch:
+                params += (adapt(day), dimension, key, *(vector[i] for i in changed))
+            cursor.execute(_add_sql(connection.vendor, changed, len(batch)), params)
 
 
 def read_records(first: int, last: int) -> dict[int, dict[str, Any]]:

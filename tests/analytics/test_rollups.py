@@ -373,10 +373,38 @@ def test_a_change_costs_one_read_and_one_rollup_write() -> None:
     sql = _queries(lambda: actions.update_ticket(ticket, actor=agent, via=Via.WEB, changes={"priority": "high"}))
     rollup_writes = [s for s in sql if "analytics_dailyrollup" in s]
     record_reads = [s for s in sql if s.startswith("SELECT") and "analytics_ticketmetrics" in s]
-    # One upsert statement (executemany: the rows of the old and the new priority).
+    # One upsert statement: the rows of the old and the new priority.
     assert len(rollup_writes) == 1
     assert "INSERT INTO" in rollup_writes[0]
     assert len(record_reads) == 1
+
+
+@pytest.mark.django_db
+def test_a_bulk_addition_is_split_under_the_parameter_limit_and_sums_exactly() -> None:
+    start = datetime.date(2026, 1, 1)
+    every = [1] * len(rollups.COLUMNS)
+    deltas = {(start + datetime.timedelta(days=n), "team", str(k)): every for n in range(60) for k in range(20)}
+    rollups.add(deltas)
+    sql = _queries(lambda: rollups.add(deltas))
+    per_statement = rollups._MAX_PARAMS // (3 + len(rollups.COLUMNS))
+    assert len(sql) == -(-len(deltas) // per_statement) > 1
+    assert DailyRollup.objects.count() == len(deltas)
+    row = DailyRollup.objects.get(day=start, dimension="team", key="7")
+    assert all(getattr(row, name) == 2 for name in rollups.COLUMNS)
+    # Vectors moving different columns share one statement; a zero vector writes nothing.
+    sql = _queries(
+        lambda: rollups.add(
+            {
+                (start, "team", "7"): [1] + [0] * (len(rollups.COLUMNS) - 1),
+                (start, "team", "8"): [0] * (len(rollups.COLUMNS) - 1) + [5],
+                (start, "team", "9"): [0] * len(rollups.COLUMNS),
+            }
+        )
+    )
+    assert len(sql) == 1
+    assert getattr(DailyRollup.objects.get(day=start, dimension="team", key="7"), rollups.COLUMNS[0]) == 3
+    assert getattr(DailyRollup.objects.get(day=start, dimension="team", key="8"), rollups.COLUMNS[-1]) == 7
+    assert getattr(DailyRollup.objects.get(day=start, dimension="team", key="8"), rollups.COLUMNS[0]) == 2
 
 
 @pytest.mark.django_db
