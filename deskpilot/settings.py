@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "deskpilot.automation",
     "deskpilot.analytics",
     "deskpilot.reports",
+    "deskpilot.feedback",
 ]
 
 MIDDLEWARE = [
