@@ -188,6 +188,18 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     return figures
 
 
+def set_csat(ticket_id: int, good: bool | None) -> None:
+    """The feedback app's rating of the ticket (None: no rating) onto its record, and the daily
+    rollups moved by it (call inside the transaction that records the answer). Nothing happens
+    for a ticket without a record."""
+    TicketMetrics.objects.select_for_update().filter(pk=ticket_id).values_list("pk").first()  # lock it
+    old = rollups.read_record(ticket_id)
+    if old is None or old["csat_good"] == good:
+        return
+    TicketMetrics.objects.filter(pk=ticket_id).update(csat_good=good)
+    rollups.record_changed(old, {**old, "csat_good": good})
+
+
 # --- the receiver ------------------------------------------------------------------------------
 
 # Ticket fields copied as dimensions that the metrics themselves do not read.

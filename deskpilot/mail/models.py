@@ -128,6 +128,7 @@ class OutboundKind(models.TextChoices):
     ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement of a new request"
     ASSIGNMENT = "assignment", "Assignment notice to an agent"
     STAFF_NOTICE = "staff_notice", "Notice to staff (SLA, escalation, rule)"
+    SURVEY = "survey", "Survey invitation"
 
 
 class DeliveryStatus(models.TextChoices):

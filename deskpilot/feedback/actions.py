@@ -1,0 +1,300 @@
+"""Every change to surveys and their answers: scheduling a ticket's surveys when it is solved,
+sending the due ones, recording an answer (again: it replaces the earlier one), a comment and a
+reason, and unsubscribing.
+
+Sending writes the e-mail as an OutboundMail (``mail.outbound``), which the job worker delivers
+with retries; an invitation is sent once, whichever worker sweeps it, because it is locked and
+re-read before it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from deskpilot.analytics import ticket_metrics
+from deskpilot.core.errors import InvalidInput
+from deskpilot.customers.models import Customer
+from deskpilot.feedback import scores, surveys
+from deskpilot.feedback.models import (
+    FeedbackSettings,
+    Invitation,
+    InvitationStatus,
+    ResponseVia,
+    SurveyKind,
+    SurveyReason,
+    SurveyResponse,
+    Unsubscribe,
+)
+from deskpilot.mail import outbound
+from deskpilot.mail.models import OutboundKind
+from deskpilot.mail.notifications import AUTO_GENERATED
+from deskpilot.tickets.models import LinkKind, Status, Tag, Ticket, TicketLink
+
+logger = logging.getLogger(__name__)
+
+# The ticket surveys, asked after a solve.
+AFTER_SOLVE = (SurveyKind.CSAT, SurveyKind.CES)
+# Tickets tagged so are spam: never surveyed.
+SPAM_TAGS = ("spam",)
+# Why an invitation was not sent (shown to managers).
+REOPENED = "the ticket was reopened before the survey went out"
+
+
+# --- scheduling ----------------------------------------------------------------------------------
+
+
+def schedule_after_solve(ticket_id: int, *, now: datetime.datetime | None = None) -> list[Invitation]:
+    """The ticket was solved: its CSAT and CES invitations are due the survey's delay after the
+    solve. An invitation already sent stays as it is (a ticket is surveyed once); one still
+    scheduled, or held back because the ticket was reopened, is due again from this solve."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_related("requester").filter(pk=ticket_id).first()
+    if ticket is None or ticket.status not in (Status.SOLVED, Status.CLOSED):
+        return []
+    solved_at = ticket.solved_at or now
+    made = []
+    for kind in AFTER_SOLVE:
+        survey = surveys.survey_for(kind, ticket.team_id, ticket.requester.language)
+        if survey is None:
+            continue
+        due = solved_at + datetime.timedelta(minutes=survey.delay_minutes)
+        with transaction.atomic():
+            found = Invitation.objects.select_for_update().filter(kind=kind, ticket=ticket).first()
+            if found is None:
+                try:
+                    with transaction.atomic():
+                        found = Invitation.objects.create(
+                            kind=kind,
+                            survey=survey,
+                            customer=ticket.requester,
+                            ticket=ticket,
+                            team_id=ticket.team_id,
+                            agent_id=ticket.assignee_id,
+                            channel=ticket.channel,
+                            organization_id=ticket.organization_id,
+                            language=ticket.requester.language,
+                            scale=survey.scale,
+                            due_at=due,
+                            created_at=now,
+                        )
+                except IntegrityError:  # made meanwhile by another process: it is scheduled
+                    continue
+            elif found.status == InvitationStatus.SCHEDULED or (
+                found.status == InvitationStatus.SKIPPED and found.skip_reason == REOPENED
+            ):
+                found.status, found.skip_reason, found.due_at, found.survey = (
+                    InvitationStatus.SCHEDULED,
+                    "",
+                    due,
+                    survey,
+                )
+                found.team_id, found.agent_id = ticket.team_id, ticket.assignee_id
+                found.save(update_fields=["status", "skip_reason", "due_at", "survey", "team", "agent"])
+            else:
+                continue
+        made.append(found)
+    return made
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+def due_ids(now: datetime.datetime, limit: int = 500) -> list[int]:
+    return list(
+        Invitation.objects.filter(status=InvitationStatus.SCHEDULED, due_at__lte=now)
+        .order_by("due_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _skip(invitation: Invitation, reason: str) -> Invitation:
+    invitation.status, invitation.skip_reason = InvitationStatus.SKIPPED, reason
+    invitation.save(update_fields=["status", "skip_reason"])
+    logger.info("survey invitation %s not sent: %s", invitation.pk, reason)
+    return invitation
+
+
+def _why_not(invitation: Invitation, now: datetime.datetime) -> str:
+    """Why the invitation must not go out now ("" when it may)."""
+    if invitation.survey is None or not invitation.survey.active:
+        return "the survey was turned off"
+    ticket = invitation.ticket
+    if ticket is not None:
+        if ticket.status not in (Status.SOLVED, Status.CLOSED):
+            return REOPENED
+        if TicketLink.objects.filter(source=ticket, kind=LinkKind.MERGED_INTO).exists():
+            return "the ticket was merged into another"
+        if Tag.objects.filter(tickets=ticket, name__in=SPAM_TAGS).exists():
+            return "the ticket is spam"
+    if Unsubscribe.objects.filter(customer_id=invitation.customer_id).exists():
+        return "the customer asked for no surveys"
+    days = FeedbackSettings.current().throttle_days
+    recent = (
+        Invitation.objects.filter(
+            customer_id=invitation.customer_id,
+            status=InvitationStatus.SENT,
+            sent_at__gt=now - datetime.timedelta(days=days),
+        )
+        .exclude(pk=invitation.pk)
+        .order_by("-sent_at")
+        .first()
+    )
+    if recent is not None and recent.sent_at is not None:
+        return f"the customer was surveyed on {recent.sent_at:%Y-%m-%d} (at most one survey every {days} days)"
+    return ""
+
+
+def send(invitation_id: int, *, now: datetime.datetime | None = None) -> Invitation | None:
+    """Send one scheduled invitation whose time has come, or record why it is not sent. Safe to
+    run twice and from two workers at once: the row is locked and re-read. None when it is not
+    (or no longer) scheduled and due."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = Invitation.objects.filter(pk=invitation_id, status=InvitationStatus.SCHEDULED, due_at__lte=now)
+        if connection.features.has_select_for_update:
+            rows = rows.select_for_update(of=("self",))
+        invitation = rows.select_related("survey", "customer", "ticket").first()
+        if invitation is None:
+            return None
+        reason = _why_not(invitation, now)
+        if reason:
+            return _skip(invitation, reason)
+        assert invitation.survey is not None
+        if invitation.ticket is None:  # relationship surveys (NPS) are sent without a ticket
+            return _skip(invitation, "surveys without a ticket are not sent yet")
+        recipients = outbound.customer_recipients(invitation.ticket, [invitation.customer], cc_from=1)
+        if not recipients.to:
+            why = "; ".join(f"{s['address']}: {s['reason']}" for s in recipients.skipped) or "no e-mail address"
+            return _skip(invitation, why)
+        invitation.expires_at = now + datetime.timedelta(days=FeedbackSettings.current().link_days)
+        subject, text, html = surveys.email_for(invitation, invitation.survey)
+        mail = outbound.create_outbound(
+            ticket=invitation.ticket,
+            kind=OutboundKind.SURVEY,
+            sender=outbound.sender_for(invitation.ticket),
+            recipients=outbound.Recipients(to=recipients.to[:1]),
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            auto_submitted=AUTO_GENERATED,
+        )
+        invitation.status, invitation.sent_at, invitation.address, invitation.outbound = (
+            InvitationStatus.SENT,
+            now,
+            recipients.to[0],
+            mail,
+        )
+        invitation.save(update_fields=["status", "sent_at", "expires_at", "address", "outbound"])
+    return invitation
+
+
+def send_due(now: datetime.datetime | None = None) -> int:
+    """Send (or skip, with the reason) every invitation whose time has come; how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    for invitation_id in due_ids(now):
+        try:
+            done = send(invitation_id, now=now)
+        except Exception:
+            # One broken invitation (a template error, say) must not hold up the others; it
+            # stays scheduled and is tried again at the next sweep.
+            logger.exception("survey invitation %s could not be sent", invitation_id)
+            continue
+        sent += done is not None and done.status == InvitationStatus.SENT
+    return sent
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+class LinkExpired(Exception):
+    """The invitation's links have expired."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    response: SurveyResponse
+    changed: bool  # an earlier answer was replaced
+
+
+def _check_open(invitation: Invitation, now: datetime.datetime) -> None:
+    if invitation.expires_at is not None and now >= invitation.expires_at:
+        raise LinkExpired(invitation.pk)
+
+
+def record_answer(
+    invitation: Invitation, score: int, *, via: str = ResponseVia.EMAIL, now: datetime.datetime | None = None
+) -> Answer:
+    """Record (or replace) the answer. Raises InvalidInput("score") for a value the survey does
+    not take, LinkExpired after the invitation's links expired. A CSAT answer goes onto the
+    ticket's metrics record (and so into every report) at once."""
+    now = now or timezone.now()
+    if score not in invitation.values:
+        raise InvalidInput(
+            "score", f"{score} is not an answer to this survey ({', '.join(map(str, invitation.values))})"
+        )
+    _check_open(invitation, now)
+    with transaction.atomic():
+        response, created = SurveyResponse.objects.select_for_update().get_or_create(
+            invitation=invitation,
+            defaults={"score": score, "via": via, "answered_at": now, "first_answered_at": now},
+        )
+        changed = not created and response.score != score
+        if changed:
+            response.score, response.via, response.answered_at = score, via, now
+            response.changes += 1
+            response.save(update_fields=["score", "via", "answered_at", "changes"])
+        if invitation.kind == SurveyKind.CSAT and invitation.ticket_id is not None:
+            ticket_metrics.set_csat(invitation.ticket_id, scores.csat_good(invitation.scale, score))
+    return Answer(response=response, changed=changed)
+
+
+def add_comment(
+    invitation: Invitation,
+    *,
+    comment: str,
+    reason_id: int | None,
+    now: datetime.datetime | None = None,
+) -> SurveyResponse:
+    """The follow-up page: a comment, and for a negative answer a reason from the manager's list.
+    Raises InvalidInput naming the field; LinkExpired after expiry."""
+    now = now or timezone.now()
+    _check_open(invitation, now)
+    response = SurveyResponse.objects.filter(invitation=invitation).first()
+    if response is None:
+        raise InvalidInput("score", "choose an answer first")
+    comment = comment.strip()
+    if len(comment) > 5000:
+        raise InvalidInput("comment", "is longer than 5,000 characters")
+    reason = None
+    if reason_id is not None:
+        if not scores.is_negative(invitation.kind, invitation.scale, response.score):
+            raise InvalidInput("reason", "is only asked for a negative answer")
+        reason = SurveyReason.objects.filter(pk=reason_id, kind=invitation.kind, active=True).first()
+        if reason is None:
+            raise InvalidInput("reason", "is not one of the reasons offered")
+    response.comment, response.reason = comment, reason
+    response.save(update_fields=["comment", "reason"])
+    return response
+
+
+def unsubscribe(customer: Customer, *, via: str = ResponseVia.EMAIL, now: datetime.datetime | None = None) -> bool:
+    """No more surveys for this customer: every scheduled invitation is dropped. False when they
+    had already unsubscribed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _, created = Unsubscribe.objects.get_or_create(customer=customer, defaults={"at": now, "via": via})
+        Invitation.objects.filter(customer=customer, status=InvitationStatus.SCHEDULED).update(
+            status=InvitationStatus.SKIPPED, skip_reason="the customer asked for no surveys"
+        )
+    return created
+
+
+def reasons_for(kind: str) -> list[SurveyReason]:
+    return list(SurveyReason.objects.filter(Q(kind=kind) & Q(active=True)))

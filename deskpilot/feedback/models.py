@@ -1,0 +1,224 @@
+"""Customer feedback: surveys (CSAT, CES, NPS), the invitations sent for them, the answers, and
+who asked not to be surveyed again.
+
+Scores follow DOMAIN.md: CSAT is good / (good + bad) with unrated excluded (on 1-5, 4-5 are good;
+on 1-3, 3 is good; on good/bad, good); NPS is % promoters (9-10) - % detractors (0-6); CES is the
+mean of 1-7 agreement with "it was easy to get my issue handled" (``feedback.scores``).
+
+An invitation is one survey asked of one customer (about one ticket for CSAT and CES; none for
+NPS, a relationship survey). It copies the ticket's team, agent, channel and organization when it
+is made, so a score stays with the people who earned it if the ticket moves later. Its answer is a
+``SurveyResponse``; answering again replaces the earlier answer.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from deskpilot.accounts.models import Team
+from deskpilot.customers.models import Customer, Organization
+from deskpilot.tickets.models import Ticket
+
+
+class SurveyKind(models.TextChoices):
+    CSAT = "csat", "CSAT (satisfaction)"
+    CES = "ces", "CES (effort)"
+    NPS = "nps", "NPS (recommendation)"
+
+
+class CsatScale(models.TextChoices):
+    GOOD_BAD = "good_bad", "Good / bad"
+    THREE = "three", "1 to 3"
+    FIVE = "five", "1 to 5"
+
+
+# The answers each scale takes, lowest first (NPS 0-10 and CES 1-7 are fixed by DOMAIN.md).
+SCALE_VALUES: dict[str, tuple[int, ...]] = {
+    CsatScale.GOOD_BAD: (0, 1),
+    CsatScale.THREE: (1, 2, 3),
+    CsatScale.FIVE: (1, 2, 3, 4, 5),
+    SurveyKind.NPS: tuple(range(11)),
+    SurveyKind.CES: tuple(range(1, 8)),
+}
+
+
+class Survey(models.Model):
+    """A survey's settings and texts. For CSAT and CES the survey of the ticket's team and the
+    customer's language is used, falling back to the survey for every team, then to the desk's
+    default language (``feedback.surveys.survey_for``)."""
+
+    kind = models.CharField(max_length=8, choices=SurveyKind.choices)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    # None: every team without its own survey of this kind and language.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="surveys")
+    # A language code ("en", "fr"); "" for any language without its own survey.
+    language = models.CharField(max_length=16, blank=True, default="")
+    scale = models.CharField(max_length=10, choices=CsatScale.choices, default=CsatScale.FIVE)
+    # Minutes after the solve (CSAT, CES) that the invitation goes out.
+    delay_minutes = models.PositiveIntegerField(default=24 * 60)
+    subject = models.CharField(max_length=300)
+    intro = models.TextField(help_text="The opening of the e-mail, before the question.")
+    question = models.CharField(max_length=300)
+    comment_prompt = models.CharField(max_length=300, default="Anything you would like to add?")
+    thanks = models.CharField(max_length=300, default="Thank you for your answer.")
+    # Open a follow-up for the team lead when an answer is negative (CSAT bad, NPS detractor,
+    # CES 1-3).
+    follow_up_negative = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "team", "language"],
+                condition=models.Q(active=True, team__isnull=False),
+                name="feedback_survey_one_active_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "language"],
+                condition=models.Q(active=True, team__isnull=True),
+                name="feedback_survey_one_active_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        """The answers this survey takes, lowest first."""
+        return SCALE_VALUES[self.scale if self.kind == SurveyKind.CSAT else self.kind]
+
+
+class SurveyReason(models.Model):
+    """A reason a customer may pick for a negative answer, from a list the manager edits per
+    survey kind."""
+
+    kind = models.CharField(max_length=8, choices=SurveyKind.choices)
+    label = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class InvitationStatus(models.TextChoices):
+    # Waiting for its moment (CSAT/CES: the delay after the solve).
+    SCHEDULED = "scheduled", "Scheduled"
+    SENT = "sent", "Sent"
+    # Not sent, and why (``skip_reason``): reopened, spam, merged, throttled, unsubscribed,
+    # bouncing, no survey, no address.
+    SKIPPED = "skipped", "Not sent"
+
+
+class Invitation(models.Model):
+    """One survey asked of one customer. The answer links carry a signed token naming it
+    (``feedback.links``); ``expires_at`` ends them."""
+
+    kind = models.CharField(max_length=8, choices=SurveyKind.choices)
+    survey = models.ForeignKey(Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="survey_invitations")
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="surveys")
+    # Copied from the ticket when the invitation is made: the score stays with them.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=20, blank=True)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    language = models.CharField(max_length=16, blank=True)
+    # The CSAT scale it was sent with: answers are read on it even if the survey changes later.
+    scale = models.CharField(max_length=10, choices=CsatScale.choices, default=CsatScale.FIVE)
+    status = models.CharField(max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.SCHEDULED)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    address = models.CharField(max_length=320, blank=True)
+    outbound = models.ForeignKey(
+        "mail.OutboundMail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A ticket is asked each kind of survey once, however often it is solved.
+            models.UniqueConstraint(
+                fields=["kind", "ticket"], condition=models.Q(ticket__isnull=False), name="feedback_invitation_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="feedback_invitation_due"),
+            models.Index(fields=["customer", "sent_at"], name="feedback_invitation_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.customer_id} ({self.status})"
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        """The answers it takes, on the scale it was sent with."""
+        return SCALE_VALUES[self.scale if self.kind == SurveyKind.CSAT else self.kind]
+
+
+class ResponseVia(models.TextChoices):
+    EMAIL = "email", "E-mail link"
+    PORTAL = "portal", "Portal"
+
+
+class SurveyResponse(models.Model):
+    """The answer to an invitation (answering again replaces it)."""
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    score = models.SmallIntegerField()
+    comment = models.TextField(blank=True)
+    reason = models.ForeignKey(SurveyReason, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    via = models.CharField(max_length=10, choices=ResponseVia.choices, default=ResponseVia.EMAIL)
+    answered_at = models.DateTimeField(default=timezone.now, db_index=True)
+    first_answered_at = models.DateTimeField(default=timezone.now)
+    changes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.score} for invitation {self.invitation_id}"
+
+
+class Unsubscribe(models.Model):
+    """A customer who asked for no more surveys: honoured by every survey, whatever the link or
+    page it was asked from."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="survey_unsubscribe")
+    at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=10, choices=ResponseVia.choices, default=ResponseVia.EMAIL)
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} unsubscribed"
+
+
+class FeedbackSettings(models.Model):
+    """The desk's survey settings (one row, ``current()``)."""
+
+    # No customer gets two surveys less than this many days apart.
+    throttle_days = models.PositiveIntegerField(default=30)
+    # How long an invitation's answer links work.
+    link_days = models.PositiveIntegerField(default=30)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Surveys at most every {self.throttle_days} days; links work {self.link_days} days"
+
+    @classmethod
+    def current(cls) -> FeedbackSettings:
+        found, _ = cls.objects.get_or_create(pk=1)
+        return found
