@@ -22,8 +22,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# requirements-insights.txt: the sentence-embedding model for feedback themes (CPU torch 2.13.0).
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt requirements-insights.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-insights.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
