@@ -158,7 +158,9 @@ class DailyRollup(models.Model):
     """Per UTC day and one dimension value, the sums reports need over TicketMetrics, kept current
     by the live path (``analytics.rollups``) and rebuilt from TicketMetrics by the rebuild.
     Which day each figure counts on is decided in ``analytics.rollups``. Every count is a plain
-    integer updated as ``x = x + delta``; a row whose tickets moved away is left at zero."""
+    integer updated as ``x = x + delta``; a row whose tickets moved away is left at zero. Every
+    count defaults to 0 in the database too, so the live path's upsert names only the columns a
+    change moves."""
 
     day = models.DateField()
     dimension = models.CharField(max_length=16, choices=RollupDimension.choices)
@@ -166,19 +168,25 @@ class DailyRollup(models.Model):
     # team / no assignee.
     key = models.CharField(max_length=40, blank=True)
 
-    created = models.IntegerField(default=0)
-    solved = models.IntegerField(default=0, help_text="tickets whose latest solve is this day")
-    reopened = models.IntegerField(default=0, help_text="of those solved, tickets reopened at least once")
-    reopens = models.IntegerField(default=0, help_text="reopens of the tickets solved")
-    replies = models.IntegerField(default=0, help_text="public agent replies of the tickets solved")
-    one_touch = models.IntegerField(default=0)
-    fcr = models.IntegerField(default=0, help_text="first-contact resolutions among the tickets solved")
-    escalated = models.IntegerField(default=0, help_text="tickets created this day escalated at least once")
-    escalations = models.IntegerField(default=0)
-    sla_met = models.IntegerField(default=0, help_text="SLA target instances met, tickets created this day")
-    sla_breached = models.IntegerField(default=0, help_text="SLA target instances breached, tickets created this day")
-    csat_good = models.IntegerField(default=0, help_text="tickets solved this day rated good")
-    csat_bad = models.IntegerField(default=0, help_text="tickets solved this day rated bad")
+    created = models.IntegerField(default=0, db_default=0)
+    solved = models.IntegerField(default=0, db_default=0, help_text="tickets whose latest solve is this day")
+    reopened = models.IntegerField(default=0, db_default=0, help_text="of those solved, tickets reopened at least once")
+    reopens = models.IntegerField(default=0, db_default=0, help_text="reopens of the tickets solved")
+    replies = models.IntegerField(default=0, db_default=0, help_text="public agent replies of the tickets solved")
+    one_touch = models.IntegerField(default=0, db_default=0)
+    fcr = models.IntegerField(default=0, db_default=0, help_text="first-contact resolutions among the tickets solved")
+    escalated = models.IntegerField(
+        default=0, db_default=0, help_text="tickets created this day escalated at least once"
+    )
+    escalations = models.IntegerField(default=0, db_default=0)
+    sla_met = models.IntegerField(
+        default=0, db_default=0, help_text="SLA target instances met, tickets created this day"
+    )
+    sla_breached = models.IntegerField(
+        default=0, db_default=0, help_text="SLA target instances breached, tickets created this day"
+    )
+    csat_good = models.IntegerField(default=0, db_default=0, help_text="tickets solved this day rated good")
+    csat_bad = models.IntegerField(default=0, db_default=0, help_text="tickets solved this day rated bad")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "dimension", "key"], name="rollup_day_dimension_key")]
@@ -205,7 +213,7 @@ def _sla_columns() -> list[str]:
 # busy desk's resolution times overflows 32 bits.
 SUM_COLUMNS = tuple(f"{prefix}_sum" for prefix in HISTOGRAMS.values())
 for _name in SUM_COLUMNS:
-    models.BigIntegerField(default=0).contribute_to_class(DailyRollup, _name)
+    models.BigIntegerField(default=0, db_default=0).contribute_to_class(DailyRollup, _name)
 
 # Histogram columns added in a loop (76 of them): declared one by one they would drown the model.
 BUCKET_COLUMNS = tuple(_bucket_columns())
@@ -213,7 +221,7 @@ BUCKET_COLUMNS = tuple(_bucket_columns())
 # sla_outcomes added up), counted on the creation day like the totals sla_met / sla_breached.
 SLA_COLUMNS = tuple(_sla_columns())
 for _name in SLA_COLUMNS + BUCKET_COLUMNS:
-    models.IntegerField(default=0).contribute_to_class(DailyRollup, _name)
+    models.IntegerField(default=0, db_default=0).contribute_to_class(DailyRollup, _name)
 
 
 # --- KPI targets ---------------------------------------------------------------------------------

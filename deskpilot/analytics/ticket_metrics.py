@@ -168,6 +168,33 @@ def write_rows(rows: Sequence[tuple[Any, ...]]) -> None:
             cursor.executemany(_upsert_sql(connection.vendor), rows)
 
 
+@functools.cache
+def _swap_sql(vendor: str) -> str:
+    """PostgreSQL: the stored values ``rollups.read_record`` reads and the upsert, in one
+    statement (every part of a statement sees the rows as they were when it began, so ``old``
+    holds the record before the upsert)."""
+    source = ", ".join(connection.ops.quote_name(c) for c in rollups.SOURCE)
+    table = connection.ops.quote_name(TicketMetrics._meta.db_table)
+    return (
+        f"WITH old AS (SELECT {source} FROM {table} WHERE ticket_id = %s), "
+        f"written AS ({_upsert_sql(vendor)} RETURNING 1) SELECT {source} FROM old"
+    )
+
+
+def swap_row(new: tuple[Any, ...]) -> dict[str, Any] | None:
+    """Write one record (``row``'s tuple) and return what it replaced, as ``rollups.read_record``
+    gives it (None for a new record): one round trip on PostgreSQL, a read then the upsert on
+    SQLite (in process, where a round trip costs nothing)."""
+    if connection.vendor != "postgresql":
+        old = rollups.read_record(new[0])
+        write_rows([new])
+        return old
+    with connection.cursor() as cursor:
+        cursor.execute(_swap_sql(connection.vendor), [new[0], *new])
+        found = cursor.fetchone()
+    return None if found is None else dict(zip(rollups.SOURCE, found, strict=True))
+
+
 def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     """Recompute and store the ticket's metrics record (call inside the change's transaction),
     SLA outcomes under ``policy_id`` (the ticket's SLA policy, as it stands at the end of the
@@ -181,8 +208,7 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     # A policy deleted meanwhile is no policy (the column is a foreign key).
     new = row(ticket, policy.id if policy is not None else None, figures)
     # The daily rollups move by the difference between the stored record and the new one.
-    old = rollups.read_record(ticket.pk)
-    write_rows([new])
+    old = swap_row(new)
     rollups.record_changed(old, dict(zip(COLUMNS, new, strict=True)))
     _remember(ticket, events)
     return figures

@@ -23,6 +23,7 @@ around the clock.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import math
 import threading
@@ -30,8 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from deskpilot.policies import calendar_choice, clock
@@ -141,11 +142,23 @@ _cache_lock = threading.Lock()
 _cache: dict[str, Any] = {"key": None, "policies": (), "by_id": {}}
 
 
+@functools.cache
+def _stamp_sql(vendor: str) -> str:
+    return f"SELECT COUNT(id), MAX(updated_at) FROM {connection.ops.quote_name(SlaPolicy._meta.db_table)}"
+
+
+def _policies_stamp() -> tuple[Any, ...]:
+    """(how many policies, the latest change): raw SQL, as every ticket change asks it once or
+    twice and building the ORM aggregate cost more than the query (only equality matters)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_stamp_sql(connection.vendor))
+        return tuple(cursor.fetchone())
+
+
 def active_policies() -> tuple[CompiledPolicy, ...]:
     """The active policies in order, compiled once per process and rebuilt when any policy changes
     (one cheap aggregate query tells: every change to a policy or its targets bumps updated_at)."""
-    stamp = SlaPolicy.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
-    key = (stamp["n"], stamp["latest"])
+    key = _policies_stamp()
     with _cache_lock:
         if _cache["key"] == key:
             return _cache["policies"]

@@ -234,13 +234,15 @@ def test_an_update_adds_four_queries_under_a_policy_and_three_without() -> None:
 
     plain = factories.ticket()
     # The events, the calendar, the upsert; and the daily rollups' read of the stored record
-    # (analytics.rollups). No rollup write: the first change ran without the receiver, so the
-    # stored record still has the priority the second change sets back, and nothing moved.
-    assert len(added(plain)) == 4, added(plain)
+    # (analytics.rollups), which PostgreSQL does inside the upsert statement. No rollup write:
+    # the first change ran without the receiver, so the stored record still has the priority the
+    # second change sets back, and nothing moved.
+    read = 0 if connection.vendor == "postgresql" else 1
+    assert len(added(plain)) == 3 + read, added(plain)
     sla_policy(first_reply=60)
     governed = factories.ticket()
     # ...and the policy stamp.
-    assert len(added(governed)) == 5
+    assert len(added(governed)) == 4 + read
 
 
 def test_a_new_ticket_under_a_policy_is_computed_once() -> None:
@@ -252,8 +254,9 @@ def test_a_new_ticket_under_a_policy_is_computed_once() -> None:
     with without_metrics():
         without = _queries(lambda: factories.ticket(requester=requester))
     with_metrics = _queries(lambda: factories.ticket(requester=requester))
-    # Four for the record, two for the daily rollups (the record read back, the rollup upsert).
-    assert len(with_metrics) - len(without) == 6
+    # Four for the record, two for the daily rollups (the record read back, the rollup upsert);
+    # PostgreSQL reads the record back inside the record's upsert.
+    assert len(with_metrics) - len(without) == (5 if connection.vendor == "postgresql" else 6)
     assert TicketMetrics.objects.count() == 2
 
 
