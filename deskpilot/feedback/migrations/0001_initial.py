@@ -7,135 +7,298 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_routing'),
-        ('customers', '0002_email_bouncing'),
-        ('mail', '0004_survey_kind'),
-        ('tickets', '0005_ticket_sla_state_and_event_cause'),
+        ("accounts", "0003_routing"),
+        ("customers", "0002_email_bouncing"),
+        ("mail", "0004_survey_kind"),
+        ("tickets", "0005_ticket_sla_state_and_event_cause"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FeedbackSettings',
+            name="FeedbackSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('throttle_days', models.PositiveIntegerField(default=30)),
-                ('link_days', models.PositiveIntegerField(default=30)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("throttle_days", models.PositiveIntegerField(default=30)),
+                ("link_days", models.PositiveIntegerField(default=30)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='SurveyReason',
+            name="SurveyReason",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('csat', 'CSAT (satisfaction)'), ('ces', 'CES (effort)'), ('nps', 'NPS (recommendation)')], max_length=8)),
-                ('label', models.CharField(max_length=200)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("csat", "CSAT (satisfaction)"),
+                            ("ces", "CES (effort)"),
+                            ("nps", "NPS (recommendation)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['kind', 'position', 'id'],
+                "ordering": ["kind", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('csat', 'CSAT (satisfaction)'), ('ces', 'CES (effort)'), ('nps', 'NPS (recommendation)')], max_length=8)),
-                ('name', models.CharField(max_length=200)),
-                ('active', models.BooleanField(default=True)),
-                ('language', models.CharField(blank=True, default='', max_length=16)),
-                ('scale', models.CharField(choices=[('good_bad', 'Good / bad'), ('three', '1 to 3'), ('five', '1 to 5')], default='five', max_length=10)),
-                ('delay_minutes', models.PositiveIntegerField(default=1440)),
-                ('subject', models.CharField(max_length=300)),
-                ('intro', models.TextField(help_text='The opening of the e-mail, before the question.')),
-                ('question', models.CharField(max_length=300)),
-                ('comment_prompt', models.CharField(default='Anything you would like to add?', max_length=300)),
-                ('thanks', models.CharField(default='Thank you for your answer.', max_length=300)),
-                ('follow_up_negative', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='surveys', to='accounts.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("csat", "CSAT (satisfaction)"),
+                            ("ces", "CES (effort)"),
+                            ("nps", "NPS (recommendation)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("active", models.BooleanField(default=True)),
+                ("language", models.CharField(blank=True, default="", max_length=16)),
+                (
+                    "scale",
+                    models.CharField(
+                        choices=[("good_bad", "Good / bad"), ("three", "1 to 3"), ("five", "1 to 5")],
+                        default="five",
+                        max_length=10,
+                    ),
+                ),
+                ("delay_minutes", models.PositiveIntegerField(default=1440)),
+                ("subject", models.CharField(max_length=300)),
+                ("intro", models.TextField(help_text="The opening of the e-mail, before the question.")),
+                ("question", models.CharField(max_length=300)),
+                ("comment_prompt", models.CharField(default="Anything you would like to add?", max_length=300)),
+                ("thanks", models.CharField(default="Thank you for your answer.", max_length=300)),
+                ("follow_up_negative", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="surveys",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'name', 'id'],
+                "ordering": ["kind", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('csat', 'CSAT (satisfaction)'), ('ces', 'CES (effort)'), ('nps', 'NPS (recommendation)')], max_length=8)),
-                ('channel', models.CharField(blank=True, max_length=20)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('scale', models.CharField(choices=[('good_bad', 'Good / bad'), ('three', '1 to 3'), ('five', '1 to 5')], default='five', max_length=10)),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('sent', 'Sent'), ('skipped', 'Not sent')], default='scheduled', max_length=10)),
-                ('skip_reason', models.CharField(blank=True, max_length=200)),
-                ('due_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('address', models.CharField(blank=True, max_length=320)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_invitations', to='customers.customer')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='customers.organization')),
-                ('outbound', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mail.outboundmail')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.team')),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='surveys', to='tickets.ticket')),
-                ('survey', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='invitations', to='feedback.survey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("csat", "CSAT (satisfaction)"),
+                            ("ces", "CES (effort)"),
+                            ("nps", "NPS (recommendation)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("channel", models.CharField(blank=True, max_length=20)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                (
+                    "scale",
+                    models.CharField(
+                        choices=[("good_bad", "Good / bad"), ("three", "1 to 3"), ("five", "1 to 5")],
+                        default="five",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("scheduled", "Scheduled"), ("sent", "Sent"), ("skipped", "Not sent")],
+                        default="scheduled",
+                        max_length=10,
+                    ),
+                ),
+                ("skip_reason", models.CharField(blank=True, max_length=200)),
+                ("due_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("address", models.CharField(blank=True, max_length=320)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_invitations",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="customers.organization",
+                    ),
+                ),
+                (
+                    "outbound",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mail.outboundmail",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.team",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="surveys",
+                        to="tickets.ticket",
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="invitations",
+                        to="feedback.survey",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SurveyResponse',
+            name="SurveyResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.SmallIntegerField()),
-                ('comment', models.TextField(blank=True)),
-                ('via', models.CharField(choices=[('email', 'E-mail link'), ('portal', 'Portal')], default='email', max_length=10)),
-                ('answered_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('first_answered_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changes', models.PositiveIntegerField(default=0)),
-                ('invitation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='response', to='feedback.invitation')),
-                ('reason', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='feedback.surveyreason')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("score", models.SmallIntegerField()),
+                ("comment", models.TextField(blank=True)),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[("email", "E-mail link"), ("portal", "Portal")], default="email", max_length=10
+                    ),
+                ),
+                ("answered_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("first_answered_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("changes", models.PositiveIntegerField(default=0)),
+                (
+                    "invitation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="response", to="feedback.invitation"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="feedback.surveyreason",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-answered_at', '-id'],
+                "ordering": ["-answered_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Unsubscribe',
+            name="Unsubscribe",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('via', models.CharField(choices=[('email', 'E-mail link'), ('portal', 'Portal')], default='email', max_length=10)),
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='survey_unsubscribe', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[("email", "E-mail link"), ("portal", "Portal")], default="email", max_length=10
+                    ),
+                ),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_unsubscribe",
+                        to="customers.customer",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True), ('team__isnull', False)), fields=('kind', 'team', 'language'), name='feedback_survey_one_active_per_team'),
+            model_name="survey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True), ("team__isnull", False)),
+                fields=("kind", "team", "language"),
+                name="feedback_survey_one_active_per_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True), ('team__isnull', True)), fields=('kind', 'language'), name='feedback_survey_one_active_default'),
+            model_name="survey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True), ("team__isnull", True)),
+                fields=("kind", "language"),
+                name="feedback_survey_one_active_default",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['status', 'due_at'], name='feedback_invitation_due'),
+            model_name="invitation",
+            index=models.Index(fields=["status", "due_at"], name="feedback_invitation_due"),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['customer', 'sent_at'], name='feedback_invitation_customer'),
+            model_name="invitation",
+            index=models.Index(fields=["customer", "sent_at"], name="feedback_invitation_customer"),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(condition=models.Q(('ticket__isnull', False)), fields=('kind', 'ticket'), name='feedback_invitation_once'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ticket__isnull", False)),
+                fields=("kind", "ticket"),
+                name="feedback_invitation_once",
+            ),
         ),
     ]
