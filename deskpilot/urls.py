@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("deskpilot.analytics.target_urls")),
     path("", include("deskpilot.reports.urls")),
     path("", include("deskpilot.feedback.urls")),
+    path("", include("deskpilot.feedback.manage_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

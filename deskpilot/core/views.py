@@ -62,6 +62,8 @@ def _sections() -> list[tuple[str, list[Section]]]:
                         "agent, judged on track, at risk or missed wherever the KPI appears."),
                 Section("Scheduled reports", reverse("reports:schedules"), "The executive report with its "
                         "figures attached, e-mailed daily, weekly or monthly at each recipient's hour."),
+                Section("Surveys", reverse("feedback_manage:list"), "CSAT and CES after a solve, per team and "
+                        "language: texts, delay, how often a customer may be asked, reasons for bad answers."),
             ],
         ),
         (

@@ -22,10 +22,12 @@ from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer
 from deskpilot.feedback import scores, surveys
 from deskpilot.feedback.models import (
+    CsatScale,
     FeedbackSettings,
     Invitation,
     InvitationStatus,
     ResponseVia,
+    Survey,
     SurveyKind,
     SurveyReason,
     SurveyResponse,
@@ -298,3 +300,105 @@ def unsubscribe(customer: Customer, *, via: str = ResponseVia.EMAIL, now: dateti
 
 def reasons_for(kind: str) -> list[SurveyReason]:
     return list(SurveyReason.objects.filter(Q(kind=kind) & Q(active=True)))
+
+
+# --- the manager's settings ----------------------------------------------------------------------
+
+# The texts rendered as templates: each is tried on a sample ticket before it is saved.
+TEMPLATE_FIELDS = ("subject", "intro", "question")
+
+
+def _check_templates(values: dict[str, object]) -> None:
+    from django.template import Context, Template, TemplateSyntaxError
+
+    sample = {
+        "customer": Customer(name="Ada Lovelace"),
+        "ticket": Ticket(pk=1234, subject="Printer on fire"),
+    }
+    errors = {}
+    for name in TEMPLATE_FIELDS:
+        try:
+            Template(str(values.get(name) or "")).render(Context(sample))
+        except (TemplateSyntaxError, Exception) as error:
+            errors[name] = f"cannot be used: {error}"
+    if errors:
+        raise InvalidInput(errors)
+
+
+def save_survey(survey: Survey | None, values: dict[str, object], *, now: datetime.datetime | None = None) -> Survey:
+    """Create or update a survey (``values``: the model's fields, shaped by the form). Raises
+    InvalidInput naming the field: a text that is not a valid template, another active survey of
+    the same kind for the same team and language."""
+    now = now or timezone.now()
+    _check_templates(values)
+    survey = survey or Survey(created_at=now)
+    for name, value in values.items():
+        setattr(survey, name, value)
+    if survey.kind != SurveyKind.CSAT:
+        survey.scale = CsatScale.FIVE  # only CSAT has a choice of scale; stored as the default
+    if survey.active:
+        same_team = Q(team__isnull=True) if survey.team_id is None else Q(team_id=survey.team_id)
+        clash = Survey.objects.filter(same_team, kind=survey.kind, active=True, language=survey.language).exclude(
+            pk=survey.pk
+        )
+        if clash.exists():
+            raise InvalidInput(
+                "active",
+                f"another {survey.get_kind_display()} survey is active for this team and language "
+                f"(“{clash.first()}”): turn it off first",
+            )
+    survey.updated_at = now
+    try:
+        with transaction.atomic():
+            survey.save()
+    except IntegrityError as error:  # made meanwhile
+        raise InvalidInput("active", "another survey of this kind is active for this team and language") from error
+    return survey
+
+
+def delete_survey(survey: Survey) -> None:
+    """Delete a survey. Invitations keep their answers (their survey becomes none); those still
+    scheduled are not sent."""
+    with transaction.atomic():
+        Invitation.objects.filter(survey=survey, status=InvitationStatus.SCHEDULED).update(
+            status=InvitationStatus.SKIPPED, skip_reason="the survey was deleted"
+        )
+        survey.delete()
+
+
+def save_settings(*, throttle_days: int, link_days: int, now: datetime.datetime | None = None) -> FeedbackSettings:
+    errors = {}
+    if not 0 <= throttle_days <= 365:
+        errors["throttle_days"] = "must be between 0 and 365 days"
+    if not 1 <= link_days <= 365:
+        errors["link_days"] = "must be between 1 and 365 days"
+    if errors:
+        raise InvalidInput(errors)
+    settings = FeedbackSettings.current()
+    settings.throttle_days, settings.link_days, settings.updated_at = throttle_days, link_days, now or timezone.now()
+    settings.save()
+    return settings
+
+
+def set_reasons(kind: str, labels: list[str]) -> list[SurveyReason]:
+    """The reasons offered for a negative answer of ``kind``, in this order. A reason no longer
+    listed is retired (answers that gave it keep it); one listed again comes back."""
+    cleaned: list[str] = []
+    for label in labels:
+        label = " ".join(label.split())
+        if len(label) > 200:
+            raise InvalidInput("reasons", f"“{label[:40]}…” is longer than 200 characters")
+        if label and label.lower() not in {c.lower() for c in cleaned}:
+            cleaned.append(label)
+    if len(cleaned) > 30:
+        raise InvalidInput("reasons", "offer at most 30 reasons")
+    with transaction.atomic():
+        existing = {r.label.lower(): r for r in SurveyReason.objects.select_for_update().filter(kind=kind)}
+        kept = []
+        for position, label in enumerate(cleaned):
+            reason = existing.pop(label.lower(), None) or SurveyReason(kind=kind)
+            reason.label, reason.position, reason.active = label, position, True
+            reason.save()
+            kept.append(reason)
+        SurveyReason.objects.filter(pk__in=[r.pk for r in existing.values()]).update(active=False)
+    return kept

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from deskpilot.feedback import links
 from deskpilot.feedback.models import Invitation, InvitationStatus, SurveyKind, SurveyResponse
-from tests.page_matrix import OK, REDIRECT, Route, World, everyone
+from tests.page_matrix import OK, REDIRECT, Route, World, everyone, manager_page
 
 
 def _invitation(world: World) -> Invitation:
@@ -48,3 +48,44 @@ FORMS: dict[str, Route] = {
     "feedback:answer": Route(_url("answer", 4), everyone(REDIRECT)),
     "feedback:unsubscribe": Route(_url("unsubscribe"), everyone(OK)),
 }
+
+
+def _survey() -> int:
+    from deskpilot.feedback.models import Survey
+
+    found = Survey.objects.order_by("id").first() or Survey.objects.create(
+        kind=SurveyKind.CSAT, name="Matrix survey", subject="s", intro="i", question="q"
+    )
+    return found.pk
+
+
+def _manage_state() -> object:
+    from deskpilot.feedback.models import FeedbackSettings, Survey, SurveyReason
+
+    return (
+        sorted(Survey.objects.values_list("pk", "name", "active", "updated_at")),
+        sorted(SurveyReason.objects.values_list("pk", "label", "active")),
+        list(FeedbackSettings.objects.values_list("throttle_days", "link_days")),
+    )
+
+
+PAGES.update(
+    {
+        "feedback_manage:list": Route(lambda w: reverse("feedback_manage:list"), manager_page()),
+        "feedback_manage:new": Route(lambda w: reverse("feedback_manage:new"), manager_page()),
+        "feedback_manage:edit": Route(lambda w: reverse("feedback_manage:edit", args=[_survey()]), manager_page()),
+        "feedback_manage:delete": Route(lambda w: reverse("feedback_manage:delete", args=[_survey()]), manager_page()),
+    }
+)
+FORMS.update(
+    {
+        name: Route(url, manager_page(), state=_manage_state)
+        for name, url in {
+            "feedback_manage:new": lambda w: reverse("feedback_manage:new"),
+            "feedback_manage:edit": lambda w: reverse("feedback_manage:edit", args=[_survey()]),
+            "feedback_manage:delete": lambda w: reverse("feedback_manage:delete", args=[_survey()]),
+            "feedback_manage:settings": lambda w: reverse("feedback_manage:settings"),
+            "feedback_manage:reasons": lambda w: reverse("feedback_manage:reasons"),
+        }.items()
+    }
+)
