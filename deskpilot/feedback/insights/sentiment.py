@@ -10,9 +10,10 @@ Two adaptations to help-desk text:
 - The words customers use to *ask* for something ("please help", "I want", "support",
   "customer care", "free account", "cancel my order", "kind regards") are rated positive or
   negative in VADER's general lexicon; here they are neutral, so a plain request is neutral.
-- A message is scored sentence by sentence and the score is the mean of the sentences that
-  carry any sentiment. VADER sums over the whole text, which drifts towards ±1 as a message gets
-  longer; one furious sentence among three neutral ones should still read as negative.
+- A message is scored sentence by sentence, and its score is the mean of the sentences that carry
+  any sentiment, each weighted by its own strength. VADER sums over the whole text, which drifts
+  towards ±1 as a message gets longer; and one furious sentence among mild or neutral ones
+  should still read as clearly negative.
 
 The caller passes the customer's own words (quoted replies and signatures removed where it can);
 empty text is neutral, and very long text is read up to ``text.MAX_CHARS`` characters.
@@ -56,6 +57,7 @@ _NEUTRAL_HERE = (
     "kind",  # 2.4 ("kind regards")
     "best",  # 3.2 ("best regards")
     "reach",  # 0.1
+    "number",  # 0.3 ("order number")
     "yes",  # 1.7
     "hopefully",  # 1.7 ("hopefully soon")
 )
@@ -91,7 +93,8 @@ def sentiment(text: str | None) -> Sentiment:
     sentences = [part for part in _SENTENCE_END.split(text[:MAX_CHARS]) if part.strip()][:MAX_SENTENCES]
     scores = [float(analyzer.polarity_scores(sentence)["compound"]) for sentence in sentences]
     felt = [score for score in scores if abs(score) >= POSITIVE_FROM]
-    score = round(sum(felt) / len(felt), 4) if felt else 0.0
+    weight = sum(abs(score) for score in felt)
+    score = round(sum(score * abs(score) for score in felt) / weight, 4) if felt else 0.0
     return Sentiment(label_for(score), max(-1.0, min(1.0, score)))
 
 

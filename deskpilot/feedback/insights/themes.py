@@ -12,7 +12,8 @@ How ``find_themes`` works, and why:
    that is closer to it than to any other theme and at least ``threshold`` similar to it; two
    rounds of this (k-means' update step) settle the centroids on all the data. ``threshold`` is
    read from the data too: the similarity that all but ``OUTLIER_QUANTILE`` of the sample's theme
-   members have to their centroid. Texts below it belong to no theme (``NO_THEME``).
+   members have to their centroid (at most ``MAX_THRESHOLD``). Texts below it belong to no theme
+   (``NO_THEME``).
 4. Each theme is labelled by its most distinctive words (class-based TF-IDF: frequent in the theme,
    rare in the others; stop words, numbers, emails and links out) and shown with the texts
    closest to its centroid.
@@ -44,12 +45,23 @@ from deskpilot.feedback.insights.text import DESK_STOP_WORDS, clean
 
 NO_THEME = -1
 # The share of a theme's members allowed to lie further from its centroid than the assignment
-# threshold: the threshold is the similarity all but this share of members reach.
+# threshold: the threshold is the similarity all but this share of members reach...
 OUTLIER_QUANTILE = 0.01
+# ...but never above this: themes of near-identical texts (an automated message sent a thousand
+# times) would otherwise take in nothing that is not a copy.
+MAX_THRESHOLD = 0.5
 # Rounds of "each text to its nearest centroid, each centroid to its texts' mean".
 REFINE_ROUNDS = 2
 # Two themes of consecutive clusterings are the same theme from this centroid similarity up.
 SAME_THEME_SIMILARITY = 0.8
+# The same, for a previous theme from another vector space (another TF-IDF fit), placed in the
+# current one as the mean of its few examples: a mean of five texts is a noisier point than a
+# centroid of hundreds, so the same theme scores lower (0.7-0.9 where others stay under 0.4).
+SAME_THEME_SIMILARITY_ACROSS = 0.6
+# HDBSCAN's excess-of-mass selection may prefer one big parent cluster to its children when the
+# space has little density contrast (TF-IDF on short texts): no theme may hold more than this
+# share of the sample, so such a parent is split into its children.
+MAX_THEME_SHARE = 0.5
 # Keywords shown in a theme's label.
 LABEL_TERMS = 3
 # The words labels are made of: two letters or more, letters only (numbers are gone already).
@@ -219,6 +231,7 @@ def cluster_vectors(
         min_samples=min(5, smallest),
         metric="precomputed",
         cluster_selection_method="eom",
+        max_cluster_size=max(smallest + 1, int(MAX_THEME_SHARE * len(sample))),
         copy=True,
     ).fit_predict(distances)
     groups = [np.flatnonzero(found == k) for k in range(int(found.max()) + 1)]
@@ -230,7 +243,7 @@ def cluster_vectors(
     member_similarity = np.concatenate([points[group] @ centroids[k] for k, group in enumerate(groups)]).astype(
         np.float64
     )
-    threshold = float(np.quantile(member_similarity, OUTLIER_QUANTILE))
+    threshold = min(float(np.quantile(member_similarity, OUTLIER_QUANTILE)), MAX_THRESHOLD)
 
     floor = max(min_size, math.ceil(min_share * count / 2))
     labels, similarities = nearest(vectors, centroids, threshold)
@@ -371,11 +384,13 @@ def match_themes(
     current: ThemeModel,
     *,
     min_similarity: float = SAME_THEME_SIMILARITY,
+    min_similarity_across: float = SAME_THEME_SIMILARITY_ACROSS,
 ) -> dict[int, int]:
     """Which current theme is which previous one: {current id: previous id}. Pairs are chosen
     to maximise total centroid similarity (Hungarian matching, each theme used once); a pair
     counts only from ``min_similarity`` up. Previous themes from another vector space (another
-    TF-IDF fit, another backend) are placed in the current one through their examples."""
+    TF-IDF fit, another backend) are placed in the current one through their examples, and
+    count from ``min_similarity_across`` up."""
     from scipy.optimize import linear_sum_assignment
 
     if not previous or not current.themes:
@@ -383,11 +398,13 @@ def match_themes(
     old = _centroids_in(previous, current)
     new = np.stack([theme.centroid for theme in current.themes]).astype(np.float32)
     similarity = new @ old.T
+    space = current.embedder.space
+    needed = [min_similarity if theme.space == space else min_similarity_across for theme in previous]
     rows, columns = linear_sum_assignment(-similarity)
     return {
         current.themes[row].id: previous[column].id
         for row, column in zip(rows.tolist(), columns.tolist(), strict=True)
-        if similarity[row, column] >= min_similarity
+        if similarity[row, column] >= needed[column]
     }
 
 
@@ -409,11 +426,14 @@ def carry_over_ids(
     clustering: Clustering,
     *,
     min_similarity: float = SAME_THEME_SIMILARITY,
+    min_similarity_across: float = SAME_THEME_SIMILARITY_ACROSS,
 ) -> Clustering:
     """``clustering`` with its themes renumbered: a theme matching a previous one
     (``match_themes``) takes that theme's id; the others get new ids above every previous one,
     so an id is never reused for different content."""
-    matched = match_themes(previous, clustering.model, min_similarity=min_similarity)
+    matched = match_themes(
+        previous, clustering.model, min_similarity=min_similarity, min_similarity_across=min_similarity_across
+    )
     next_id = max((theme.id for theme in previous), default=-1) + 1
     renumber: dict[int, int] = {}
     for theme in clustering.themes:
