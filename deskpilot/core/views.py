@@ -64,6 +64,8 @@ def _sections() -> list[tuple[str, list[Section]]]:
                         "figures attached, e-mailed daily, weekly or monthly at each recipient's hour."),
                 Section("Surveys", reverse("feedback_manage:list"), "CSAT and CES after a solve, per team and "
                         "language: texts, delay, how often a customer may be asked, reasons for bad answers."),
+                Section("Survey follow-ups", reverse("feedback_follow_ups:list"), "Customers who answered "
+                        "badly and are owed a call-back, and how each call went."),
             ],
         ),
         (

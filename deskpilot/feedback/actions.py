@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from deskpilot.accounts.models import Team, User
 from deskpilot.analytics import ticket_metrics
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer
@@ -24,6 +25,8 @@ from deskpilot.feedback import scores, surveys
 from deskpilot.feedback.models import (
     CsatScale,
     FeedbackSettings,
+    FollowUp,
+    FollowUpOutcome,
     Invitation,
     InvitationStatus,
     ResponseVia,
@@ -254,7 +257,52 @@ def record_answer(
             response.save(update_fields=["score", "via", "answered_at", "changes"])
         if invitation.kind == SurveyKind.CSAT and invitation.ticket_id is not None:
             ticket_metrics.set_csat(invitation.ticket_id, scores.csat_good(invitation.scale, score))
+        survey = invitation.survey
+        if (
+            survey is not None
+            and survey.follow_up_negative
+            and scores.is_negative(invitation.kind, invitation.scale, score)
+        ):
+            _open_follow_up(response, invitation, now)
     return Answer(response=response, changed=changed)
+
+
+def _open_follow_up(response: SurveyResponse, invitation: Invitation, now: datetime.datetime) -> None:
+    """One follow-up per answer, for the lead of the team the ticket was with; an answer changed
+    to negative again later does not open a second."""
+    lead_id = (
+        Team.objects.filter(pk=invitation.team_id).values_list("lead_id", flat=True).first()
+        if invitation.team_id is not None
+        else None
+    )
+    FollowUp.objects.get_or_create(
+        response=response, defaults={"team_id": invitation.team_id, "owner_id": lead_id, "created_at": now}
+    )
+
+
+def close_follow_up(
+    follow_up: FollowUp, *, outcome: str, notes: str, actor: User, now: datetime.datetime | None = None
+) -> FollowUp:
+    """Record how the call-back went. Raises InvalidInput naming the field."""
+    errors = {}
+    if outcome not in FollowUpOutcome.values:
+        errors["outcome"] = "choose how it went" if not outcome else f"{outcome!r} is not an outcome"
+    notes = notes.strip()
+    if len(notes) > 5000:
+        errors["notes"] = "is longer than 5,000 characters"
+    if errors:
+        raise InvalidInput(errors)
+    follow_up.outcome, follow_up.notes = outcome, notes
+    follow_up.closed_at, follow_up.closed_by = now or timezone.now(), actor
+    follow_up.save(update_fields=["outcome", "notes", "closed_at", "closed_by"])
+    return follow_up
+
+
+def reopen_follow_up(follow_up: FollowUp) -> FollowUp:
+    follow_up.closed_at = follow_up.closed_by = None
+    follow_up.outcome = ""
+    follow_up.save(update_fields=["outcome", "closed_at", "closed_by"])
+    return follow_up
 
 
 def add_comment(

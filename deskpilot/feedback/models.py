@@ -222,3 +222,37 @@ class FeedbackSettings(models.Model):
     def current(cls) -> FeedbackSettings:
         found, _ = cls.objects.get_or_create(pk=1)
         return found
+
+
+class FollowUpOutcome(models.TextChoices):
+    RESOLVED = "resolved", "Reached: put right"
+    REACHED = "reached", "Reached: could not be put right"
+    UNREACHABLE = "unreachable", "Could not reach them"
+    DECLINED = "declined", "They did not want to talk"
+
+
+class FollowUp(models.Model):
+    """A negative answer someone must call back about (the survey's ``follow_up_negative``): the
+    team lead's queue, with the recorded outcome, so a manager can show that every unhappy
+    customer was contacted."""
+
+    response = models.OneToOneField(SurveyResponse, on_delete=models.CASCADE, related_name="follow_up")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The team's lead when it was opened (None: no lead; every manager sees it).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=12, choices=FollowUpOutcome.choices, blank=True)
+    notes = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["closed_at", "created_at"], name="feedback_followup_open")]
+
+    def __str__(self) -> str:
+        return f"Follow-up of response {self.response_id}"

@@ -58,7 +58,7 @@ def test_the_overview_links_every_managers_page_and_each_opens() -> None:
         for name in (
             "policies:sla_list", "policies:escalation_list", "policies:calendar_list", "routing:teams",
             "rules:trigger_list", "rules:automation_list", "rules:macro_list", "webhooks:list", "targets:list",
-            "reports:schedules", "feedback_manage:list", "mail_inbound:failed", "mail_inbound:spam",
+            "reports:schedules", "feedback_manage:list", "feedback_follow_ups:list", "mail_inbound:failed", "mail_inbound:spam",
         )
     ]  # fmt: skip
     assert links == expected

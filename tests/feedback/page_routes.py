@@ -89,3 +89,36 @@ FORMS.update(
         }.items()
     }
 )
+
+
+def _follow_up() -> int:
+    from deskpilot.feedback.models import FollowUp, SurveyResponse
+
+    found = FollowUp.objects.order_by("id").first()
+    if found is None:
+        invitation = Invitation.objects.order_by("id").first()
+        if invitation is None:
+            from deskpilot.customers.models import Customer
+
+            invitation = Invitation.objects.create(
+                kind=SurveyKind.CSAT, customer=Customer.objects.order_by("id").first(),
+                status=InvitationStatus.SENT, due_at=timezone.now(), sent_at=timezone.now(),
+            )  # fmt: skip
+        response = SurveyResponse.objects.create(invitation=invitation, score=1)
+        found = FollowUp.objects.create(response=response)
+    return found.pk
+
+
+def _follow_up_state() -> object:
+    from deskpilot.feedback.models import FollowUp
+
+    return sorted(FollowUp.objects.values_list("pk", "outcome", "notes", "closed_at"))
+
+
+PAGES["feedback_follow_ups:list"] = Route(lambda w: reverse("feedback_follow_ups:list"), manager_page())
+FORMS["feedback_follow_ups:close"] = Route(
+    lambda w: reverse("feedback_follow_ups:close", args=[_follow_up()]), manager_page(), state=_follow_up_state
+)
+FORMS["feedback_follow_ups:reopen"] = Route(
+    lambda w: reverse("feedback_follow_ups:reopen", args=[_follow_up()]), manager_page(), state=_follow_up_state
+)
