@@ -101,7 +101,7 @@ def _follow_up() -> int:
             from deskpilot.customers.models import Customer
 
             invitation = Invitation.objects.create(
-                kind=SurveyKind.CSAT, customer=Customer.objects.order_by("id").first(),
+                kind=SurveyKind.CSAT, customer=Customer.objects.order_by("id")[0],
                 status=InvitationStatus.SENT, due_at=timezone.now(), sent_at=timezone.now(),
             )  # fmt: skip
         response = SurveyResponse.objects.create(invitation=invitation, score=1)

@@ -39,7 +39,8 @@ def test_a_negative_answer_opens_one_follow_up_for_the_teams_lead() -> None:
     actions.record_answer(invitation, 5)
     actions.record_answer(invitation, 1)
     follow_up = FollowUp.objects.get()
-    assert follow_up.owner is not None and follow_up.owner.name == "Lena Lead"
+    assert follow_up.owner is not None
+    assert follow_up.owner.name == "Lena Lead"
     assert follow_up.team_id == invitation.team_id
 
 
@@ -58,9 +59,12 @@ def test_the_queue_closes_with_an_outcome_and_keeps_the_record() -> None:
     client = Client()
     client.force_login(manager)
     page = client.get(reverse("feedback_follow_ups:list")).content.decode()
-    assert f'data-follow-up="{follow_up.pk}"' in page and "Nobody listened" in page and "1 of 5" in page
+    assert f'data-follow-up="{follow_up.pk}"' in page
+    assert "Nobody listened" in page
+    assert "1 of 5" in page
     bad = client.post(reverse("feedback_follow_ups:close", args=[follow_up.pk]), {"outcome": "", "notes": "Tried"})
-    assert bad.status_code == 422 and 'data-error="outcome"' in bad.content.decode()
+    assert bad.status_code == 422
+    assert 'data-error="outcome"' in bad.content.decode()
     assert "Tried" in bad.content.decode()
     follow_up.refresh_from_db()
     assert follow_up.closed_at is None
@@ -72,7 +76,9 @@ def test_the_queue_closes_with_an_outcome_and_keeps_the_record() -> None:
     assert (follow_up.outcome, follow_up.notes, follow_up.closed_by) == ("resolved", "Refunded", manager)
     assert f'data-follow-up="{follow_up.pk}"' not in client.get(reverse("feedback_follow_ups:list")).content.decode()
     closed = client.get(reverse("feedback_follow_ups:list") + "?show=closed").content.decode()
-    assert "Reached: put right" in closed and "Refunded" in closed and "Mia Manager" in closed
+    assert "Reached: put right" in closed
+    assert "Refunded" in closed
+    assert "Mia Manager" in closed
     client.post(reverse("feedback_follow_ups:reopen", args=[follow_up.pk]))
     follow_up.refresh_from_db()
     assert (follow_up.closed_at, follow_up.outcome) == (None, "")
