@@ -125,7 +125,8 @@ def answer(request: HttpRequest, token: str, score: int) -> HttpResponse:
         label = surveys.answer_label(invitation.kind, invitation.scale, score)
         return _page(request, "feedback/answer.html", {"title": "Saving your answer", "label": label, "score": score})
     try:
-        actions.record_answer(invitation, score, via=ResponseVia.EMAIL)
+        via = ResponseVia.PORTAL if request.POST.get("via") == "portal" else ResponseVia.EMAIL
+        actions.record_answer(invitation, score, via=via)
     except actions.LinkExpired:
         return _unavailable(request, invitation) or redirect("feedback:survey", token=token)
     return redirect("feedback:survey", token=token)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from deskpilot.accounts.access import customer_required, page_user
 from deskpilot.core.errors import InvalidInput, TooLarge
+from deskpilot.feedback import queries as feedback_queries
 from deskpilot.portal import queries as portal_queries
 from deskpilot.portal.forms import ReplyForm, RequestForm, incoming_files
 from deskpilot.portal.public import public_request, public_thanks
@@ -104,6 +105,7 @@ def ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "solved": detail.ticket.status == Status.SOLVED,
         "awaiting_reply": detail.ticket.status == Status.PENDING,
         "form": form,
+        "surveys": feedback_queries.open_surveys(detail.ticket.pk, getattr(permissions.customer_of(user), "pk", None)),
     }
     return render(request, "portal/ticket.html", context, status=status)
 

@@ -159,3 +159,34 @@ def test_unsubscribe_asks_then_stops_every_survey() -> None:
     page = client.post(path(links.unsubscribe_url(invitation.pk)))
     assert 'data-unsubscribe="done"' in page.content.decode()
     assert Unsubscribe.objects.filter(customer=invitation.customer).exists()
+
+
+def test_the_portal_shows_the_open_survey_and_records_the_answer_as_from_the_portal() -> None:
+    from django.urls import reverse
+
+    from deskpilot.accounts.models import Role, User
+    from deskpilot.feedback.models import ResponseVia
+
+    invitation = sent()
+    assert invitation.ticket is not None
+    customer = invitation.customer
+    user = User.objects.create_user(email="portal-ada@example.test", name="Ada", role=Role.CUSTOMER)
+    customer.user = user
+    customer.save()
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("portal:ticket", args=[invitation.ticket.pk])).content.decode()
+    assert 'data-portal-survey="csat"' in page and 'name="via" value="portal"' in page
+    client.post(path(links.answer_url(invitation.pk, 5)), {"via": "portal"})
+    saved = SurveyResponse.objects.get()
+    assert (saved.score, saved.via) == (5, ResponseVia.PORTAL)
+    assert (
+        "Your answer: <strong>5 of 5</strong>"
+        in client.get(reverse("portal:ticket", args=[invitation.ticket.pk])).content.decode()
+    )
+    # Once the survey has closed, the portal no longer offers it.
+    invitation.expires_at = timezone.now()
+    invitation.save()
+    assert (
+        "data-portal-survey" not in client.get(reverse("portal:ticket", args=[invitation.ticket.pk])).content.decode()
+    )
