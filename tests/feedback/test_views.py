@@ -176,7 +176,8 @@ def test_the_portal_shows_the_open_survey_and_records_the_answer_as_from_the_por
     client = Client()
     client.force_login(user)
     page = client.get(reverse("portal:ticket", args=[invitation.ticket.pk])).content.decode()
-    assert 'data-portal-survey="csat"' in page and 'name="via" value="portal"' in page
+    assert 'data-portal-survey="csat"' in page
+    assert 'name="via" value="portal"' in page
     client.post(path(links.answer_url(invitation.pk, 5)), {"via": "portal"})
     saved = SurveyResponse.objects.get()
     assert (saved.score, saved.via) == (5, ResponseVia.PORTAL)
