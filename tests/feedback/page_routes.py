@@ -122,3 +122,6 @@ FORMS["feedback_follow_ups:close"] = Route(
 FORMS["feedback_follow_ups:reopen"] = Route(
     lambda w: reverse("feedback_follow_ups:reopen", args=[_follow_up()]), manager_page(), state=_follow_up_state
 )
+
+PAGES["feedback_scores:scores"] = Route(lambda w: reverse("feedback_scores:scores"), manager_page())
+PAGES["feedback_scores:answers"] = Route(lambda w: reverse("feedback_scores:answers") + "?kind=csat", manager_page())
