@@ -59,6 +59,7 @@ def test_a_customer_answers_from_the_email_link(page) -> None:
     assert Invitation.objects.count() == 1
     # A forged link: a friendly page, no answer.
     response = page.goto("/feedback/MQ:forged/answer/5")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     assert page.get_by_role("heading", name="Survey not found").is_visible()
     assert SurveyResponse.objects.get().score == 4
