@@ -19,6 +19,7 @@ from deskpilot.analytics.api import router as metrics_router
 from deskpilot.core.api_support import error_response
 from deskpilot.core.errors import InvalidInput, NotFound, NotPermitted, StaleVersion, TooLarge
 from deskpilot.customers.api import customer_router, organization_router
+from deskpilot.feedback.api import router as feedback_router
 from deskpilot.tickets.api import attachment_router
 from deskpilot.tickets.api import router as ticket_router
 
@@ -41,6 +42,7 @@ api.add_router("/users", user_router)
 api.add_router("/teams", team_router)
 api.add_router("/me", me_router)
 api.add_router("/metrics", metrics_router)
+api.add_router("/feedback", feedback_router)
 
 
 def _field_from_location(location: list[Any] | tuple[Any, ...]) -> str:

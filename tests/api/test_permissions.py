@@ -351,6 +351,15 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/api/v1/metrics/operations", fixed("/metrics/operations"), {**managers_only(200), "read_only": 200}
     ),
+    Endpoint(
+        "GET", "/api/v1/feedback/scores", fixed("/feedback/scores?by=team"), {**managers_only(200), "read_only": 200}
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/feedback/answers",
+        fixed("/feedback/answers?kind=csat"),
+        {**managers_only(200), "read_only": 200},
+    ),
 ]
 
 # Routes outside the OpenAPI schema: the public documentation and ninja's root (always 404).

@@ -119,3 +119,26 @@ def test_bad_filters_are_named(params: dict[str, str], field: str) -> None:
     bad = client.get(reverse("feedback_scores:answers"), {"kind": "vibes"})
     assert bad.status_code == 422
     assert 'data-error="kind"' in bad.content.decode()
+
+
+def test_the_api_gives_the_same_scores_and_the_answers(teams: Any) -> None:
+    red, _ = teams
+    client = Client()
+    client.force_login(factories.user(Role.MANAGER))
+    found = client.get("/api/v1/feedback/scores", {"from": DAY.isoformat(), "to": DAY.isoformat(), "by": "team"})
+    assert found.status_code == 200
+    items = {item["name"]: item for item in found.json()["items"]}
+    assert items["Red"]["csat"] == 60.0
+    assert items["Red"]["key"] == red.pk
+    assert items["Blue"]["nps"] == 0.0
+    assert items["Blue"]["ces"] == 6.0
+    assert items["Red"]["sent"]["csat"] == 6
+    assert items["Red"]["answered"]["csat"] == 5
+    answers = client.get("/api/v1/feedback/answers", {"kind": "nps", "from": DAY.isoformat(), "to": DAY.isoformat()})
+    assert sorted(item["score"] for item in answers.json()["items"]) == [0, 3, 8, 9, 10]
+    bad = client.get("/api/v1/feedback/scores", {"by": "planet"})
+    assert bad.status_code == 422
+    assert "by" in bad.content.decode()
+    agent = Client()
+    agent.force_login(factories.user(Role.AGENT))
+    assert agent.get("/api/v1/feedback/scores").status_code == 403
