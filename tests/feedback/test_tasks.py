@@ -1,0 +1,39 @@
+"""The survey jobs (deskpilot.feedback.tasks): registered under their names, the sender every
+minute, and each does its work when run."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+from huey.api import PeriodicTask
+from huey.contrib.djhuey import HUEY
+
+from deskpilot.feedback import tasks
+from deskpilot.feedback.models import Invitation, InvitationStatus
+from tests.feedback.conftest import solved_ticket, survey
+from tests.queues import runs_every_minute
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_jobs_are_named_registered_and_the_sender_runs_every_minute() -> None:
+    assert tasks.send_surveys.name == "feedback.send_surveys"
+    assert tasks.schedule_surveys.name == "feedback.schedule_surveys"
+    assert issubclass(tasks.send_surveys.task_class, PeriodicTask)
+    autodiscover_modules("tasks")
+    assert "feedback.send_surveys" in {t.name for t in HUEY._registry.periodic_tasks}
+    assert runs_every_minute(tasks.send_surveys)
+
+
+def test_the_jobs_schedule_then_send() -> None:
+    survey(delay_minutes=30)
+    ticket = solved_ticket()
+    assert tasks.schedule_surveys.call_local(ticket.pk) == 1
+    assert Invitation.objects.get().status == InvitationStatus.SCHEDULED
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=31)):
+        assert tasks.send_surveys.call_local() == 1
+    assert Invitation.objects.get().status == InvitationStatus.SENT
