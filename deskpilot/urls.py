@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("deskpilot.feedback.manage_urls")),
     path("", include("deskpilot.feedback.followup_urls")),
     path("", include("deskpilot.feedback.score_urls")),
+    path("", include("deskpilot.feedback.insight_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

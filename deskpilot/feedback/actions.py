@@ -21,7 +21,7 @@ from deskpilot.accounts.models import Team, User
 from deskpilot.analytics import ticket_metrics
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer
-from deskpilot.feedback import scores, surveys
+from deskpilot.feedback import scores, surveys, voice
 from deskpilot.feedback.models import (
     CsatScale,
     FeedbackSettings,
@@ -329,8 +329,11 @@ def add_comment(
         reason = SurveyReason.objects.filter(pk=reason_id, kind=invitation.kind, active=True).first()
         if reason is None:
             raise InvalidInput("reason", "is not one of the reasons offered")
+    changed = comment != response.comment
     response.comment, response.reason = comment, reason
     response.save(update_fields=["comment", "reason"])
+    if changed:
+        voice.forget_comment(response.pk)  # analysed again, as written now
     return response
 
 

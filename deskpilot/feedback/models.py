@@ -256,3 +256,99 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"Follow-up of response {self.response_id}"
+
+
+# --- voice of the customer -----------------------------------------------------------------------
+
+
+class Theme(models.Model):
+    """A theme found in what customers write (``feedback.voice``). ``number`` is its identity
+    across the nightly re-clusterings: a theme whose content did not change keeps it."""
+
+    number = models.PositiveIntegerField(unique=True)
+    label = models.CharField(max_length=200)
+    keywords = models.JSONField(default=list)
+    examples = models.JSONField(default=list)
+    # Texts in it at the last clustering.
+    size = models.PositiveIntegerField(default=0)
+    # The centroid (float32, unit length) in the vector space ``space`` of the clustering.
+    centroid = models.BinaryField()
+    space = models.CharField(max_length=200)
+    # In the latest clustering (an old theme is kept, inactive, for its history).
+    active = models.BooleanField(default=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-size", "number"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ThemeRun(models.Model):
+    """One clustering: when, on what, and what new texts are assigned with (the latest one)."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    backend = models.CharField(max_length=20)
+    texts = models.PositiveIntegerField()
+    themes = models.PositiveIntegerField()
+    unthemed = models.PositiveIntegerField()
+    threshold = models.FloatField()
+    seconds = models.FloatField()
+    # The fitted TF-IDF embedder (pickled) when the fallback made the themes; empty for the
+    # embedding model, which is the same everywhere.
+    embedder = models.BinaryField(blank=True, default=b"")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.themes} themes from {self.texts} texts ({self.backend})"
+
+
+class TextInsight(models.Model):
+    """A customer's message or survey comment as analysed: its theme (None: none near enough, or
+    not clustered yet) and sentiment. Exactly one of ``message`` and ``response``."""
+
+    message = models.OneToOneField(
+        "tickets.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="insight"
+    )
+    response = models.OneToOneField(
+        SurveyResponse, null=True, blank=True, on_delete=models.CASCADE, related_name="insight"
+    )
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # When it was written (the trend's time).
+    at = models.DateTimeField()
+    theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="texts")
+    similarity = models.FloatField(default=0)
+    sentiment = models.CharField(max_length=10)
+    sentiment_score = models.FloatField()
+    analyzed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["theme", "at"], name="insight_theme_at"),
+            models.Index(fields=["at"], name="insight_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(message__isnull=False, response__isnull=True)
+                | models.Q(message__isnull=True, response__isnull=False),
+                name="insight_one_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        source = f"message {self.message_id}" if self.message_id else f"response {self.response_id}"
+        return f"insight of {source}"
+
+
+class InsightCursor(models.Model):
+    """How far the analysis of new customer messages has got (one row): the last message id."""
+
+    last_message_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"messages analysed up to {self.last_message_id}"

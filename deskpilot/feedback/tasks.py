@@ -1,13 +1,14 @@
-"""Survey jobs: every minute, the invitations whose time has come are sent (as OutboundMail,
-which the mail jobs deliver with retries) or skipped with the reason; a ticket solved is handed to
-the worker to schedule its surveys."""
+"""Feedback jobs: every minute, the survey invitations whose time has come are sent (as
+OutboundMail, which the mail jobs deliver with retries) or skipped with the reason, and the new
+customer texts analysed (sentiment, theme); a ticket solved is handed to the worker to schedule its
+surveys; every night at 02:30 the themes are found again."""
 
 from __future__ import annotations
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from deskpilot.feedback import actions
+from deskpilot.feedback import actions, voice
 
 
 @db_periodic_task(crontab(minute="*"), name="feedback.send_surveys")
@@ -18,3 +19,13 @@ def send_surveys() -> int:
 @db_task(name="feedback.schedule_surveys")
 def schedule_surveys(ticket_id: int) -> int:
     return len(actions.schedule_after_solve(ticket_id))
+
+
+@db_periodic_task(crontab(minute="*"), name="feedback.analyze_texts")
+def analyze_texts() -> int:
+    return voice.analyze_new()
+
+
+@db_periodic_task(crontab(hour="2", minute="30"), name="feedback.recluster_themes")
+def recluster_themes() -> int:
+    return voice.recluster().texts

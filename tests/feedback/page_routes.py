@@ -125,3 +125,16 @@ FORMS["feedback_follow_ups:reopen"] = Route(
 
 PAGES["feedback_scores:scores"] = Route(lambda w: reverse("feedback_scores:scores"), manager_page())
 PAGES["feedback_scores:answers"] = Route(lambda w: reverse("feedback_scores:answers") + "?kind=csat", manager_page())
+
+
+def _theme() -> int:
+    from deskpilot.feedback.models import Theme
+
+    found = Theme.objects.order_by("id").first() or Theme.objects.create(
+        number=1, label="refund · order", keywords=["refund"], examples=["a refund"], centroid=b"", space="tfidf"
+    )
+    return found.pk
+
+
+PAGES["insights:page"] = Route(lambda w: reverse("insights:page"), manager_page())
+PAGES["insights:theme"] = Route(lambda w: reverse("insights:theme", args=[_theme()]), manager_page())

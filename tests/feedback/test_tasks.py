@@ -20,13 +20,21 @@ from tests.queues import runs_every_minute
 pytestmark = pytest.mark.django_db
 
 
-def test_the_jobs_are_named_registered_and_the_sender_runs_every_minute() -> None:
+def test_the_jobs_are_named_registered_and_the_periodic_ones_scheduled() -> None:
     assert tasks.send_surveys.name == "feedback.send_surveys"
     assert tasks.schedule_surveys.name == "feedback.schedule_surveys"
     assert issubclass(tasks.send_surveys.task_class, PeriodicTask)
     autodiscover_modules("tasks")
     assert "feedback.send_surveys" in {t.name for t in HUEY._registry.periodic_tasks}
     assert runs_every_minute(tasks.send_surveys)
+    assert runs_every_minute(tasks.analyze_texts)
+    periodic = {t.name for t in HUEY._registry.periodic_tasks}
+    assert {"feedback.analyze_texts", "feedback.recluster_themes"} <= periodic
+    # The nightly clustering: once a day, at 02:30.
+    moments = [datetime.datetime(2026, 12, 3, h, m) for h in range(24) for m in range(60)]
+    assert [m for m in moments if tasks.recluster_themes.task_class().validate_datetime(m)] == [
+        datetime.datetime(2026, 12, 3, 2, 30)
+    ]
 
 
 def test_the_jobs_schedule_then_send() -> None:

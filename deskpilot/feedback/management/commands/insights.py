@@ -5,6 +5,10 @@
   the labels (NMI and adjusted Rand index), with the largest themes. ``--csv`` may be repeated to
   read several files as one dataset. Reads and writes nothing else, so it is safe to interrupt and
   rerun.
+- ``insights recluster [--backend ...]``: what the nightly job does, now: cluster the customers'
+  texts of the last 90 days into themes (keeping the numbers of themes that did not change).
+- ``insights analyze``: give every customer message and survey comment not analysed yet its
+  sentiment and theme (the job does it every minute, in batches), with progress.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from deskpilot import cli
 from deskpilot.core.errors import InvalidInput
 from deskpilot.feedback.insights import embedding, evaluation
 
-SUBCOMMANDS = ("evaluate",)
+SUBCOMMANDS = ("evaluate", "recluster", "analyze")
 # Themes listed after the figures.
 SHOWN_THEMES = 15
 
@@ -48,6 +52,15 @@ class Command(BaseCommand):
             help="auto (the model when installed, else TF-IDF), embedding or tfidf (default auto)",
         )
         evaluate.add_argument("--limit", metavar="N", help="read only the first N labelled rows")
+        recluster = subs.add_parser(
+            "recluster", help="cluster the customers' recent texts into themes now (the nightly job)"
+        )
+        recluster.add_argument(
+            "--backend",
+            default="auto",
+            help="auto (the model when installed, else TF-IDF), embedding or tfidf (default auto)",
+        )
+        subs.add_parser("analyze", help="analyse every customer text not analysed yet (sentiment and theme)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options.get("action")
@@ -83,6 +96,40 @@ class Command(BaseCommand):
                 data, backend=backend, progress=lambda done, total: bar.update(task, completed=done, total=total)
             )
         self._report(result)
+
+    def _recluster(self, options: dict[str, Any]) -> None:
+        from deskpilot.feedback import voice
+
+        backend = options["backend"]
+        if backend not in embedding.BACKEND_CHOICES:
+            raise cli.usage_error(f"--backend: expected one of {', '.join(embedding.BACKEND_CHOICES)}, got {backend!r}")
+        with cli.progress_bar(self, "embedding") as bar:
+            task = bar.add_task("texts", total=None)
+            result = voice.recluster(
+                backend=backend, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+        if result.run is None:
+            self.stdout.write(f"Only {result.texts} texts in the last {voice.CLUSTER_DAYS} days: too few to cluster.")
+            return
+        self.stdout.write(
+            f"{result.run.themes} themes from {result.texts:,} texts ({result.run.backend}, "
+            f"{result.run.unthemed:,} in no theme) in {result.run.seconds:.1f} s: "
+            f"{result.kept_themes} kept, {result.new_themes} new."
+        )
+
+    def _analyze(self, options: dict[str, Any]) -> None:
+        from deskpilot.feedback import voice
+
+        total = 0
+        with cli.progress_bar(self, "analysing") as bar:
+            task = bar.add_task("texts", total=None)
+            while True:
+                done = voice.analyze_new()
+                if not done:
+                    break
+                total += done
+                bar.update(task, completed=total)
+        self.stdout.write(f"Analysed {total:,} texts.")
 
     def _report(self, result: evaluation.Evaluation) -> None:
         figures = result.agreement

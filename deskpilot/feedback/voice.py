@@ -1,0 +1,388 @@
+"""Voice of the customer, in the database: what customers write (their messages and survey
+comments) analysed into themes and sentiment, re-clustered nightly, and the figures of the
+Insights page (themes by week with how unusual their change is, new themes, drivers).
+
+The engine (``feedback.insights``) is pure; this module feeds it the texts, keeps its results:
+
+- ``analyze_new`` (a job every minute): the customer messages written since the last run and
+  survey comments not yet analysed get their sentiment and their theme (nearest centroid of the
+  latest clustering), in batches. A new message is analysed within a minute or two.
+- ``recluster`` (nightly): the texts of the last ``CLUSTER_DAYS`` days (the latest
+  ``CLUSTER_LIMIT``) clustered again; a theme whose content did not change keeps its number
+  (``insights.themes.carry_over_ids``), and those texts move to their new themes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import pickle
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from deskpilot.feedback.insights import embedding, sentiment, themes
+from deskpilot.feedback.models import InsightCursor, SurveyResponse, TextInsight, Theme, ThemeRun
+from deskpilot.tickets.models import Message
+
+logger = logging.getLogger(__name__)
+
+# What a text is cut to before analysis (the head of a message says what it is about).
+MAX_TEXT = 2_000
+ANALYZE_BATCH = 500
+CLUSTER_DAYS = 90
+CLUSTER_LIMIT = 50_000
+
+
+def _text(raw: str | None) -> str:
+    return " ".join((raw or "")[: MAX_TEXT * 2].split())[:MAX_TEXT]
+
+
+# --- the latest model ----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {"run": None, "model": None, "numbers": {}}
+
+
+@dataclass
+class LoadedModel:
+    run_id: int
+    model: themes.ThemeModel
+    # Theme number (the engine's id) -> Theme row id.
+    rows: dict[int, int] = field(default_factory=dict)
+
+
+def current_model() -> LoadedModel | None:
+    """The latest clustering, ready to assign texts (loaded once per process and run). None
+    before the first clustering, or when it was made by the embedding model and the ``insights``
+    extra is missing here."""
+    run = ThemeRun.objects.order_by("-created_at", "-id").first()
+    if run is None:
+        return None
+    with _lock:
+        cached: LoadedModel | None = _cache["model"]
+        if cached is not None and cached.run_id == run.pk:
+            return cached
+    rows = list(Theme.objects.filter(active=True))
+    if run.embedder:
+        embedder: embedding.Embedder = pickle.loads(bytes(run.embedder))  # noqa: S301 - written by recluster
+    elif embedding.embedding_available():
+        embedder = embedding.get_embedder("embedding")
+    else:
+        logger.warning("the themes were made with the embedding model, which is not installed here")
+        return None
+    engine_themes = tuple(
+        themes.Theme(
+            id=row.number,
+            size=row.size,
+            label=row.label,
+            keywords=tuple(row.keywords),
+            centroid=np.frombuffer(bytes(row.centroid), dtype=np.float32),
+            examples=tuple(row.examples),
+            space=row.space,
+        )
+        for row in rows
+    )
+    loaded = LoadedModel(
+        run_id=run.pk,
+        model=themes.ThemeModel(themes=engine_themes, threshold=run.threshold, embedder=embedder),
+        rows={row.number: row.pk for row in rows},
+    )
+    with _lock:
+        _cache["model"] = loaded
+    return loaded
+
+
+# --- analysing new texts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    message_id: int | None
+    response_id: int | None
+    ticket_id: int | None
+    at: datetime.datetime
+    text: str
+
+
+def _analyse(sources: Sequence[Source], now: datetime.datetime) -> list[TextInsight]:
+    texts = [source.text for source in sources]
+    feelings = sentiment.sentiments(texts)
+    loaded = current_model()
+    placed: list[themes.Assignment] = (
+        loaded.model.assign_many(texts) if loaded is not None else [themes.Assignment(None, 0.0)] * len(texts)
+    )
+    rows = loaded.rows if loaded is not None else {}
+    return [
+        TextInsight(
+            message_id=source.message_id,
+            response_id=source.response_id,
+            ticket_id=source.ticket_id,
+            at=source.at,
+            theme_id=rows.get(place.theme_id) if place.theme_id is not None else None,
+            similarity=place.similarity,
+            sentiment=feeling.label,
+            sentiment_score=feeling.score,
+            analyzed_at=now,
+        )
+        for source, feeling, place in zip(sources, feelings, placed, strict=True)
+    ]
+
+
+def analyze_new(limit: int = ANALYZE_BATCH, *, now: datetime.datetime | None = None) -> int:
+    """Analyse the next ``limit`` customer messages after the cursor and the survey comments not
+    analysed yet; how many texts were analysed. Safe to run from two workers: the analysis is
+    done outside any transaction, and written only if the cursor has not moved meanwhile."""
+    now = now or timezone.now()
+    cursor, _ = InsightCursor.objects.get_or_create(pk=1)
+    start = cursor.last_message_id
+    messages = list(
+        Message.objects.filter(pk__gt=start, author_customer__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "ticket_id", "created_at", "body_text")[:limit]
+    )
+    comments = list(
+        SurveyResponse.objects.filter(insight__isnull=True)
+        .exclude(comment="")
+        .order_by("pk")
+        .values_list("pk", "invitation__ticket_id", "answered_at", "comment")[:limit]
+    )
+    sources = [Source(pk, None, ticket, at, _text(body)) for pk, ticket, at, body in messages]
+    sources += [Source(None, pk, ticket, at, _text(comment)) for pk, ticket, at, comment in comments]
+    if not sources:
+        return 0
+    insights = _analyse(sources, now)
+    with transaction.atomic():
+        moved = InsightCursor.objects.filter(pk=1, last_message_id=start)
+        if messages and not moved.update(last_message_id=messages[-1][0], updated_at=now):
+            return 0  # another worker analysed these meanwhile
+        TextInsight.objects.bulk_create(insights, ignore_conflicts=True)
+    return len(insights)
+
+
+def forget_comment(response_id: int) -> None:
+    """A comment changed: it is analysed again at the next run."""
+    TextInsight.objects.filter(response_id=response_id).delete()
+
+
+# --- re-clustering -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReclusterResult:
+    run: ThemeRun | None
+    texts: int
+    new_themes: int
+    kept_themes: int
+
+
+def _window_texts(now: datetime.datetime, limit: int) -> tuple[list[int], list[str]]:
+    """The ids and texts of the latest ``limit`` analysed texts of the last CLUSTER_DAYS days."""
+    since = now - datetime.timedelta(days=CLUSTER_DAYS)
+    found = list(
+        TextInsight.objects.filter(at__gte=since)
+        .order_by("-at", "-id")
+        .values_list("pk", "message__body_text", "response__comment")[:limit]
+    )
+    return [pk for pk, _, _ in found], [_text(body if body is not None else comment) for _, body, comment in found]
+
+
+def recluster(
+    *,
+    now: datetime.datetime | None = None,
+    backend: embedding.BackendChoice = "auto",
+    limit: int = CLUSTER_LIMIT,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReclusterResult:
+    """Cluster the recent texts again and move them to their themes (see the module's doc)."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    ids, texts = _window_texts(now, limit)
+    if len(texts) < 20:
+        return ReclusterResult(None, len(texts), 0, 0)
+    clustering = themes.find_themes(texts, backend=backend, progress=progress)
+    previous_rows = list(Theme.objects.all())
+    previous = [
+        themes.Theme(
+            id=row.number,
+            size=row.size,
+            label=row.label,
+            keywords=tuple(row.keywords),
+            centroid=np.frombuffer(bytes(row.centroid), dtype=np.float32),
+            examples=tuple(row.examples),
+            space=row.space,
+        )
+        for row in previous_rows
+    ]
+    clustering = themes.carry_over_ids(previous, clustering)
+    known = {row.number: row for row in previous_rows}
+    embedder = clustering.model.embedder
+    with transaction.atomic():
+        Theme.objects.update(active=False)
+        by_number: dict[int, Theme] = {}
+        for theme in clustering.themes:
+            row = known.get(theme.id) or Theme(number=theme.id, first_seen_at=now)
+            row.label, row.keywords, row.examples = theme.label, list(theme.keywords), list(theme.examples)
+            row.size, row.space, row.active, row.updated_at = theme.size, theme.space, True, now
+            row.centroid = np.asarray(theme.centroid, dtype=np.float32).tobytes()
+            row.save()
+            by_number[theme.id] = row
+        run = ThemeRun.objects.create(
+            created_at=now,
+            backend=embedder.backend,
+            texts=len(texts),
+            themes=len(clustering.themes),
+            unthemed=clustering.unthemed,
+            threshold=clustering.model.threshold,
+            seconds=time.monotonic() - started,
+            embedder=pickle.dumps(embedder) if embedder.backend == "tfidf" else b"",
+        )
+        updates = [
+            TextInsight(
+                pk=pk,
+                theme_id=by_number[number].pk if number in by_number else None,
+                similarity=float(similarity),
+            )
+            for pk, number, similarity in zip(
+                ids, clustering.assignments.tolist(), clustering.similarities.tolist(), strict=True
+            )
+        ]
+        TextInsight.objects.bulk_update(updates, ["theme", "similarity"], batch_size=2_000)
+    kept = sum(1 for theme in clustering.themes if theme.id in known)
+    return ReclusterResult(run, len(texts), len(clustering.themes) - kept, kept)
+
+
+# --- the Insights page's figures -----------------------------------------------------------------
+
+WEEK = datetime.timedelta(days=7)
+
+
+@dataclass
+class ThemeTrend:
+    theme: Theme
+    weekly: list[int]  # texts per week, oldest first; the last is the current week
+    negative_share: float | None  # of this week's texts, the share with negative sentiment
+    # This week against the previous: the change, and how unusual it is (a z-score of a Poisson
+    # count against the mean of the earlier weeks).
+    change: int = 0
+    unusual: float = 0.0
+    new: bool = False
+
+    @property
+    def this_week(self) -> int:
+        return self.weekly[-1]
+
+
+def trends(now: datetime.datetime | None = None, weeks: int = 8) -> list[ThemeTrend]:
+    """Every active theme's texts per week for ``weeks`` weeks up to now (one grouped query),
+    rising and unusual first."""
+    now = now or timezone.now()
+    start = now - weeks * WEEK
+    rows = list(Theme.objects.filter(active=True))
+    counts: dict[tuple[int, int], int] = {}
+    negatives: dict[int, int] = {}
+    found = (
+        TextInsight.objects.filter(at__gte=start, theme__active=True)
+        .values_list("theme_id", "at", "sentiment")
+        .iterator(chunk_size=5_000)
+    )
+    for theme_id, at, feeling in found:
+        week = min(int((at - start) / WEEK), weeks - 1)
+        counts[(theme_id, week)] = counts.get((theme_id, week), 0) + 1
+        if week == weeks - 1 and feeling == "negative":
+            negatives[theme_id] = negatives.get(theme_id, 0) + 1
+    result = []
+    for row in rows:
+        weekly = [counts.get((row.pk, week), 0) for week in range(weeks)]
+        earlier = weekly[:-1]
+        mean = sum(earlier) / len(earlier) if earlier else 0.0
+        trend = ThemeTrend(
+            theme=row,
+            weekly=weekly,
+            negative_share=negatives.get(row.pk, 0) / weekly[-1] if weekly[-1] else None,
+            change=weekly[-1] - (weekly[-2] if weeks > 1 else 0),
+            unusual=(weekly[-1] - mean) / math.sqrt(mean + 1.0),
+            new=row.first_seen_at >= now - WEEK,
+        )
+        result.append(trend)
+    return sorted(result, key=lambda t: (-t.unusual, -t.this_week))
+
+
+@dataclass(frozen=True)
+class Driver:
+    theme: Theme
+    tickets: int
+    csat: float | None  # % good of the rated tickets with this theme
+    csat_gap: float | None  # the desk's CSAT minus this theme's (points)
+    resolution_median: float | None  # business seconds, tickets with this theme
+    resolution_gap: float | None  # this theme's median minus the desk's (seconds)
+    # Rated tickets times the CSAT gap: how many good ratings the theme costs.
+    impact: float
+
+
+def drivers(now: datetime.datetime | None = None, days: int = 90) -> list[Driver]:
+    """Themes ranked by what they cost: CSAT points lost times how many rated tickets carry
+    them, and resolution time against the desk's, over the tickets whose texts of the last
+    ``days`` days are in each theme (two grouped queries and one per theme for the median)."""
+    from deskpilot.analytics.models import TicketMetrics
+
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=days)
+    with_theme = TextInsight.objects.filter(at__gte=since, theme__active=True, ticket__isnull=False)
+    per_theme = (
+        with_theme.values("theme_id")
+        .annotate(
+            tickets=Count("ticket_id", distinct=True),
+            good=Count("ticket_id", distinct=True, filter=Q(ticket__metrics__csat_good=True)),
+            bad=Count("ticket_id", distinct=True, filter=Q(ticket__metrics__csat_good=False)),
+        )
+        .order_by()
+    )
+    recent = TicketMetrics.objects.filter(created_at__gte=since)
+    desk = recent.aggregate(good=Count("pk", filter=Q(csat_good=True)), bad=Count("pk", filter=Q(csat_good=False)))
+    rated = desk["good"] + desk["bad"]
+    desk_csat = 100 * desk["good"] / rated if rated else None
+    desk_median = _median(recent.filter(full_resolution_time_business__isnull=False))
+    rows = {row.pk: row for row in Theme.objects.filter(active=True)}
+    result = []
+    for row in per_theme:
+        theme = rows.get(row["theme_id"])
+        if theme is None:
+            continue
+        theme_rated = row["good"] + row["bad"]
+        csat = 100 * row["good"] / theme_rated if theme_rated else None
+        gap = desk_csat - csat if desk_csat is not None and csat is not None else None
+        ticket_ids = with_theme.filter(theme_id=theme.pk).values("ticket_id")
+        median = _median(TicketMetrics.objects.filter(pk__in=ticket_ids, full_resolution_time_business__isnull=False))
+        result.append(
+            Driver(
+                theme=theme,
+                tickets=row["tickets"],
+                csat=csat,
+                csat_gap=gap,
+                resolution_median=median,
+                resolution_gap=median - desk_median if median is not None and desk_median is not None else None,
+                impact=(gap or 0.0) * theme_rated / 100,
+            )
+        )
+    return sorted(result, key=lambda d: (-d.impact, -(d.resolution_gap or 0.0)))
+
+
+def _median(records: Any) -> float | None:
+    """The median business resolution time of ``records`` (a count, then one row fetched)."""
+    count = records.count()
+    if not count:
+        return None
+    ordered = records.order_by("full_resolution_time_business").values_list("full_resolution_time_business", flat=True)
+    if count % 2:
+        return float(ordered[count // 2])
+    low, high = list(ordered[count // 2 - 1 : count // 2 + 1])
+    return (low + high) / 2
