@@ -221,6 +221,22 @@ def _add_sql(vendor: str, changed: tuple[int, ...], rows: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _add_sql_arrays(changed: tuple[int, ...]) -> str:
+    """PostgreSQL's ``_add_sql``: the rows as arrays, one per column, unnested."""
+    quote = connection.ops.quote_name
+    table = quote(DailyRollup._meta.db_table)
+    names = ["day", "dimension", "key", *(COLUMNS[i] for i in changed)]
+    arrays = ["%s::date[]", "%s::varchar[]", "%s::varchar[]", *(["%s::bigint[]"] * len(changed))]
+    updates = ", ".join(
+        f"{quote(COLUMNS[i])} = {table}.{quote(COLUMNS[i])} + excluded.{quote(COLUMNS[i])}" for i in changed
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in names)}) SELECT * FROM unnest({', '.join(arrays)}) "
+        f"ON CONFLICT (day, dimension, {quote('key')}) DO UPDATE SET {updates}"
+    )
+
+
 def add(deltas: Mapping[Key, Sequence[int]]) -> None:
     """Add these vectors to their rollup rows, creating missing rows: one statement (one round
     trip) binding the union of the columns any of them moves; no query without deltas. Rows are
@@ -234,6 +250,15 @@ def add(deltas: Mapping[Key, Sequence[int]]) -> None:
     # A bulk rewrite (analytics.rebuild) can move thousands of rows: statements stay under the
     # databases' limits on bound parameters (SQLite's 32,766, PostgreSQL's 65,535).
     per_statement = max(1, min(_MAX_ROWS, _MAX_PARAMS // (3 + len(changed))))
+    if connection.vendor == "postgresql":
+        # One array per column: the statement's text and its parameters stay the same size
+        # whatever the number of rows, so psycopg composes it from its cache.
+        columns: list[list[Any]] = [[adapt(day) for (day, _, _), _ in rows], [d for (_, d, _), _ in rows]]
+        columns.append([key for (_, _, key), _ in rows])
+        columns += [[vector[i] for _, vector in rows] for i in changed]
+        with connection.cursor() as cursor:
+            cursor.execute(_add_sql_arrays(changed), columns)
+        return
     with connection.cursor() as cursor:
         for first in range(0, len(rows), per_statement):
             batch = rows[first : first + per_statement]

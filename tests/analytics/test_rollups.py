@@ -385,14 +385,19 @@ def test_a_change_costs_one_read_and_one_rollup_write() -> None:
 
 
 @pytest.mark.django_db
-def test_a_bulk_addition_is_split_under_the_parameter_limit_and_sums_exactly() -> None:
+def test_a_bulk_addition_stays_under_the_parameter_limit_and_sums_exactly() -> None:
     start = datetime.date(2026, 1, 1)
     every = [1] * len(rollups.COLUMNS)
     deltas = {(start + datetime.timedelta(days=n), "team", str(k)): every for n in range(60) for k in range(20)}
     rollups.add(deltas)
     sql = _queries(lambda: rollups.add(deltas))
-    per_statement = rollups._MAX_PARAMS // (3 + len(rollups.COLUMNS))
-    assert len(sql) == -(-len(deltas) // per_statement) > 1
+    if connection.vendor == "postgresql":
+        # One array per column: one statement whatever the number of rows.
+        assert len(sql) == 1
+        assert "unnest(" in sql[0]
+    else:
+        per_statement = rollups._MAX_PARAMS // (3 + len(rollups.COLUMNS))
+        assert len(sql) == -(-len(deltas) // per_statement) > 1
     assert DailyRollup.objects.count() == len(deltas)
     row = DailyRollup.objects.get(day=start, dimension="team", key="7")
     assert all(getattr(row, name) == 2 for name in rollups.COLUMNS)
