@@ -112,6 +112,32 @@ def test_message_text_contains_from_a_customer():
     assert tags_of(ticket) == {"billing"}
 
 
+def test_a_frustrated_customer_message_flags_the_ticket():
+    trigger(
+        [
+            {"field": "message_frustrated", "op": "is", "value": True},
+            {"field": "message_author", "op": "is", "value": "customer"},
+        ],
+        [{"type": "add_tags", "tags": ["frustrated"]}],
+        name="flag",
+    )
+    trigger(
+        [{"field": "message_sentiment", "op": "in", "value": ["positive"]}],
+        [{"type": "add_tags", "tags": ["happy"]}],
+        name="happy",
+    )
+    calm = factories.ticket(body_text="Could you tell me how to change my billing address?")
+    assert tags_of(calm) == set()
+    angry = factories.ticket(body_text="This is the third time I write. Nothing works and nobody answers. Awful!")
+    assert tags_of(angry) == {"frustrated"}
+    glad = factories.ticket(body_text="Thanks a lot, that was great help!")
+    assert tags_of(glad) == {"happy"}
+    # A change without a message has no sentiment: neither rule fires.
+    agent = factories.user(Role.AGENT)
+    actions.update_ticket(calm, actor=agent, via=Via.WEB, changes={"priority": "high"})
+    assert tags_of(calm) == set()
+
+
 def test_assign_team_and_agent():
     agent = factories.user(Role.AGENT)
     team = factories.team(members=[agent])

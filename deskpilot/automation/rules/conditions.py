@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from deskpilot.feedback.insights import sentiment
+
 Predicate = Callable[["Snapshot"], bool]
 
 # Ticket fields a snapshot carries by name (ids for related objects).
@@ -80,10 +82,19 @@ def _getter(field: str) -> Callable[[Snapshot], Any]:
         return lambda s: bool(s.message and s.message["public"])
     if field == "business_hours":
         return lambda s: s.in_business_hours
+    if field == "message_sentiment":
+        return lambda s: _feeling(s).label if _feeling(s) is not None else None
+    if field == "message_frustrated":
+        return lambda s: bool(_feeling(s) and _feeling(s).frustrated)  # type: ignore[union-attr]
     if field.startswith("custom_fields."):
         key = field.removeprefix("custom_fields.")
         return lambda s: (s.fields.get("custom_fields") or {}).get(key)
     return lambda s: s.fields.get(field)
+
+
+def _feeling(s: Snapshot) -> sentiment.Sentiment | None:
+    """The message's sentiment, computed from its text (a fraction of a millisecond)."""
+    return sentiment.sentiment(s.message["text"]) if s.message else None
 
 
 def _change(field: str) -> Callable[[Snapshot], tuple[Any, Any] | None]:
@@ -193,7 +204,9 @@ def _cost(condition: Mapping[str, Any]) -> int:
     """Cheap conditions first: a rule that fails on its status never loads tags or a calendar."""
     if "any" in condition:
         return max(_cost(c) for c in condition["any"])
-    return {"business_hours": 3, "tags": 2, "message": 1}.get(condition["field"], 0)
+    return {"business_hours": 3, "tags": 2, "message": 1, "message_sentiment": 1, "message_frustrated": 1}.get(
+        condition["field"], 0
+    )
 
 
 def compile_conditions(conditions: Sequence[Mapping[str, Any]]) -> Predicate:

@@ -50,6 +50,7 @@ NO_VALUE = frozenset({"changed", "not_changed", "present", "absent", "added_any"
 LIST_VALUE = frozenset({"in", "not_in", "includes", "not_includes", "added", "removed"})
 
 AUTHOR_ROLES = ("customer", "agent", "system")
+SENTIMENTS = ("positive", "neutral", "negative")
 EVENTS = ("created", "updated")
 
 
@@ -91,6 +92,9 @@ CONDITION_FIELDS: dict[str, FieldSpec] = {
     "message": FieldSpec("message", MESSAGE_OPS, "message text"),
     "message_author": FieldSpec("choice", ("is", "is_not"), "message author", AUTHOR_ROLES),
     "message_public": FieldSpec("bool", BOOL_OPS, "public message"),
+    # The message's sentiment (feedback.insights.sentiment), read from its text when asked.
+    "message_sentiment": FieldSpec("choice", PLAIN_CHOICE_OPS, "message sentiment", SENTIMENTS),
+    "message_frustrated": FieldSpec("bool", BOOL_OPS, "frustrated message (clearly negative)"),
     "business_hours": FieldSpec("bool", BOOL_OPS, "within business hours"),
 }
 CUSTOM_PREFIX = "custom_fields."
