@@ -83,9 +83,9 @@ def _getter(field: str) -> Callable[[Snapshot], Any]:
     if field == "business_hours":
         return lambda s: s.in_business_hours
     if field == "message_sentiment":
-        return lambda s: _feeling(s).label if _feeling(s) is not None else None
+        return lambda s: getattr(_feeling(s), "label", None)
     if field == "message_frustrated":
-        return lambda s: bool(_feeling(s) and _feeling(s).frustrated)  # type: ignore[union-attr]
+        return lambda s: bool(getattr(_feeling(s), "frustrated", False))
     if field.startswith("custom_fields."):
         key = field.removeprefix("custom_fields.")
         return lambda s: (s.fields.get("custom_fields") or {}).get(key)
