@@ -1,19 +1,21 @@
-"""Survey scores for BI tools: /api/v1/feedback/scores (a period's CSAT, NPS, CES and response
-rates, in total or per team, agent, channel or organization) and /api/v1/feedback/answers (the
-answers themselves, with comments). Managers and admins only, like every metric."""
+"""Customer feedback for BI tools: /api/v1/feedback/scores (a period's CSAT, NPS, CES and response
+rates, in total or per team, agent, channel or organization), /api/v1/feedback/answers (the
+answers themselves, with comments) and /api/v1/feedback/themes (the voice-of-customer themes
+with their trends and drivers). Managers and admins only, like every metric."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Query, Router
 
 from deskpilot.analytics.api import ERRORS, _json, _require_manager
 from deskpilot.analytics.performance import Filters
 from deskpilot.core.api_support import request_user
 from deskpilot.core.errors import InvalidInput
-from deskpilot.feedback import reporting
+from deskpilot.feedback import reporting, voice
 from deskpilot.feedback.models import SurveyKind
 
 router = Router(tags=["feedback"])
@@ -90,3 +92,35 @@ def answers(
         for row in found
     ]
     return _json({"from": period.start, "to": period.end, "kind": kind, "items": items})
+
+
+@router.get("/themes", response={200: dict[str, Any], **ERRORS}, summary="Voice-of-customer themes and drivers")
+def themes(request: HttpRequest) -> HttpResponse:
+    """The active themes with their weekly counts (8 weeks, oldest first), change and how unusual
+    this week is, and the drivers (what each costs in CSAT and resolution time, 90 days)."""
+    _require_manager(request_user(request))
+    now = timezone.now()
+    found = voice.drivers(now)
+    by_theme = {driver.theme.pk: driver for driver in found}
+    items = []
+    for trend in voice.trends(now):
+        driver = by_theme.get(trend.theme.pk)
+        items.append(
+            {
+                "number": trend.theme.number,
+                "label": trend.theme.label,
+                "keywords": trend.theme.keywords,
+                "examples": trend.theme.examples,
+                "weekly": trend.weekly,
+                "change": trend.change,
+                "unusual": round(trend.unusual, 2),
+                "new": trend.new,
+                "negative_share": trend.negative_share,
+                "tickets_90d": driver.tickets if driver else 0,
+                "csat_90d": driver.csat if driver else None,
+                "csat_gap": driver.csat_gap if driver else None,
+                "resolution_median_business_seconds": driver.resolution_median if driver else None,
+                "impact": driver.impact if driver else 0.0,
+            }
+        )
+    return _json({"items": items})

@@ -354,6 +354,7 @@ ENDPOINTS = [
     Endpoint(
         "GET", "/api/v1/feedback/scores", fixed("/feedback/scores?by=team"), {**managers_only(200), "read_only": 200}
     ),
+    Endpoint("GET", "/api/v1/feedback/themes", fixed("/feedback/themes"), {**managers_only(200), "read_only": 200}),
     Endpoint(
         "GET",
         "/api/v1/feedback/answers",

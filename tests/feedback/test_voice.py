@@ -158,6 +158,11 @@ def test_trends_drivers_and_the_insights_page() -> None:
     assert theme_page.count("data-text=") == len(members)
     assert "refund" in theme_page.lower()
     assert client.get(reverse("insights:theme", args=[999_999])).status_code == 404
+    api = client.get("/api/v1/feedback/themes").json()["items"]
+    item = next(i for i in api if i["number"] == theme.number)
+    assert item["weekly"][-2:] == [2, len(members) - 2]
+    assert item["new"] is True
+    assert next(i for i in api if i["number"] == top.theme.number)["csat_90d"] == 0.0
 
 
 def test_a_changed_survey_comment_is_analysed_again() -> None:
