@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from deskpilot.accounts.models import Team, User
@@ -23,6 +23,7 @@ from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer
 from deskpilot.feedback import scores, surveys, voice
 from deskpilot.feedback.models import (
+    FREQUENCY_DAYS,
     CsatScale,
     FeedbackSettings,
     FollowUp,
@@ -107,6 +108,60 @@ def schedule_after_solve(ticket_id: int, *, now: datetime.datetime | None = None
     return made
 
 
+# --- relationship surveys (NPS) ------------------------------------------------------------------
+
+
+def segment(survey: Survey, now: datetime.datetime) -> QuerySet[Customer]:
+    """The customers an NPS survey is asked of: its segment's conditions (all that are set), with
+    an e-mail address, not unsubscribed."""
+    customers = Customer.objects.filter(emails__isnull=False).exclude(survey_unsubscribe__isnull=False)
+    if survey.segment_organization_id is not None:
+        customers = customers.filter(organization_id=survey.segment_organization_id)
+    if survey.segment_tier:
+        customers = customers.filter(Q(tier=survey.segment_tier) | Q(tier="", organization__tier=survey.segment_tier))
+    if survey.segment_tag:
+        customers = customers.filter(tickets__tags__name=survey.segment_tag)
+    if survey.segment_active_days:
+        since = now - datetime.timedelta(days=survey.segment_active_days)
+        customers = customers.filter(tickets__created_at__gte=since)
+    return customers.distinct()
+
+
+def plan_relationship_surveys(now: datetime.datetime | None = None) -> int:
+    """For every NPS survey whose time has come: an invitation, due now, to each customer of its
+    segment (throttling and bounces are checked when each is sent), and the next run set. How
+    many invitations were made."""
+    now = now or timezone.now()
+    made = 0
+    due = Survey.objects.filter(kind=SurveyKind.NPS, active=True).exclude(frequency="")
+    for survey_id in due.filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)).values_list("pk", flat=True):
+        with transaction.atomic():
+            rows = Survey.objects.filter(pk=survey_id, active=True)
+            if connection.features.has_select_for_update:
+                rows = rows.select_for_update()
+            survey = rows.first()
+            if survey is None or (survey.next_run_at is not None and survey.next_run_at > now):
+                continue  # another worker ran it meanwhile
+            invitations = [
+                Invitation(
+                    kind=SurveyKind.NPS,
+                    survey=survey,
+                    customer_id=pk,
+                    organization_id=organization,
+                    language=language,
+                    due_at=now,
+                    created_at=now,
+                )
+                for pk, organization, language in segment(survey, now).values_list("pk", "organization_id", "language")
+            ]
+            Invitation.objects.bulk_create(invitations, batch_size=1_000)
+            survey.next_run_at = now + datetime.timedelta(days=FREQUENCY_DAYS[survey.frequency])
+            survey.save(update_fields=["next_run_at"])
+        made += len(invitations)
+        logger.info("NPS survey %s: %d invitations planned", survey_id, len(invitations))
+    return made
+
+
 # --- sending -------------------------------------------------------------------------------------
 
 
@@ -171,14 +226,13 @@ def send(invitation_id: int, *, now: datetime.datetime | None = None) -> Invitat
         if reason:
             return _skip(invitation, reason)
         assert invitation.survey is not None
-        if invitation.ticket is None:  # relationship surveys (NPS) are sent without a ticket
-            return _skip(invitation, "surveys without a ticket are not sent yet")
         recipients = outbound.customer_recipients(invitation.ticket, [invitation.customer], cc_from=1)
         if not recipients.to:
             why = "; ".join(f"{s['address']}: {s['reason']}" for s in recipients.skipped) or "no e-mail address"
             return _skip(invitation, why)
         invitation.expires_at = now + datetime.timedelta(days=FeedbackSettings.current().link_days)
         subject, text, html = surveys.email_for(invitation, invitation.survey)
+        # A relationship survey (NPS) is about no ticket: it goes out without a thread.
         mail = outbound.create_outbound(
             ticket=invitation.ticket,
             kind=OutboundKind.SURVEY,
@@ -200,8 +254,13 @@ def send(invitation_id: int, *, now: datetime.datetime | None = None) -> Invitat
 
 
 def send_due(now: datetime.datetime | None = None) -> int:
-    """Send (or skip, with the reason) every invitation whose time has come; how many were sent."""
+    """Plan the relationship surveys that are due, then send (or skip, with the reason) every
+    invitation whose time has come; how many were sent."""
     now = now or timezone.now()
+    try:
+        plan_relationship_surveys(now)
+    except Exception:
+        logger.exception("the relationship surveys could not be planned")
     sent = 0
     for invitation_id in due_ids(now):
         try:

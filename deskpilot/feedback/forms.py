@@ -10,7 +10,8 @@ from django import forms
 
 from deskpilot.accounts.models import Team
 from deskpilot.core.forms import PageForm
-from deskpilot.feedback.models import CsatScale, FeedbackSettings, Survey, SurveyKind
+from deskpilot.customers.models import Organization, Tier
+from deskpilot.feedback.models import CsatScale, FeedbackSettings, NpsFrequency, Survey, SurveyKind
 
 _TEXT_HINT = "You may use {{ customer.name }}, {{ ticket.pk }} and {{ ticket.subject }}."
 
@@ -45,10 +46,29 @@ class SurveyForm(PageForm):
     follow_up_negative = forms.BooleanField(
         required=False, label="Open a follow-up for the team lead when an answer is negative"
     )
+    frequency = forms.ChoiceField(
+        choices=[("", "Not sent on a schedule"), *NpsFrequency.choices],
+        required=False,
+        label="Send",
+        help_text="NPS only: how often it goes to the customers below.",
+    )
+    segment_organization = forms.ModelChoiceField(
+        queryset=Organization.objects.order_by("name"), required=False, empty_label="Any organization",
+        label="Organization",
+    )  # fmt: skip
+    segment_tier = forms.ChoiceField(choices=[("", "Any tier"), *Tier.choices], required=False, label="Tier")
+    segment_tag = forms.CharField(
+        max_length=80, required=False, label="Tag", help_text="Customers with a request carrying this tag."
+    )
+    segment_active_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, label="Active in the last (days)",
+        help_text="Customers who opened a request in this many days; empty: any.",
+    )  # fmt: skip
 
     FIELDS = (
         "kind", "name", "active", "team", "language", "scale", "delay_minutes", "subject", "intro", "question",
-        "comment_prompt", "thanks", "follow_up_negative",
+        "comment_prompt", "thanks", "follow_up_negative", "frequency", "segment_organization", "segment_tier",
+        "segment_tag", "segment_active_days",
     )  # fmt: skip
 
     def __init__(self, data: Any = None, *, survey: Survey | None = None, initial: dict[str, Any] | None = None):
@@ -65,8 +85,19 @@ class SurveyForm(PageForm):
             raise forms.ValidationError("is not a language code (e.g. en, fr, pt-br)")
         return value
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("kind") != SurveyKind.NPS:
+            # The schedule and the segment belong to the relationship survey only.
+            cleaned.update(
+                frequency="", segment_organization=None, segment_tier="", segment_tag="", segment_active_days=None
+            )
+        return cleaned
+
     def action_values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.FIELDS}
+        values = {name: self.cleaned_data[name] for name in self.FIELDS}
+        values["segment_tag"] = (values["segment_tag"] or "").strip()
+        return values
 
 
 class SettingsForm(PageForm):

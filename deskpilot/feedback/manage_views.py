@@ -91,6 +91,7 @@ def survey_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "active": True,
             "scale": "five",
             "delay_minutes": 24 * 60 if kind == SurveyKind.CSAT else 0,
+            "frequency": "quarterly" if kind == SurveyKind.NPS else "",
             "comment_prompt": "Anything you would like to add?",
             "thanks": "Thank you for your answer.",
             **texts,

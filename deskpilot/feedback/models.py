@@ -44,6 +44,16 @@ SCALE_VALUES: dict[str, tuple[int, ...]] = {
 }
 
 
+class NpsFrequency(models.TextChoices):
+    MONTHLY = "monthly", "Every month"
+    QUARTERLY = "quarterly", "Every quarter"
+    HALF_YEARLY = "half_year", "Every six months"
+
+
+# How long each frequency waits between runs.
+FREQUENCY_DAYS: dict[str, int] = {NpsFrequency.MONTHLY: 30, NpsFrequency.QUARTERLY: 91, NpsFrequency.HALF_YEARLY: 182}
+
+
 class Survey(models.Model):
     """A survey's settings and texts. For CSAT and CES the survey of the ticket's team and the
     customer's language is used, falling back to the survey for every team, then to the desk's
@@ -67,6 +77,17 @@ class Survey(models.Model):
     # Open a follow-up for the team lead when an answer is negative (CSAT bad, NPS detractor,
     # CES 1-3).
     follow_up_negative = models.BooleanField(default=False)
+    # NPS, a relationship survey: sent every ``frequency`` to the customers of a segment (every
+    # condition set must hold; none set: every customer with an address).
+    frequency = models.CharField(max_length=10, choices=NpsFrequency.choices, blank=True, default="")
+    segment_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    segment_tier = models.CharField(max_length=20, blank=True, default="")
+    segment_tag = models.CharField(max_length=80, blank=True, default="")
+    # Customers who opened a request in the last N days.
+    segment_active_days = models.PositiveIntegerField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -73,8 +73,10 @@ def mailbox_for(ticket: Ticket) -> Mailbox | None:
     return active.order_by("id").first()
 
 
-def sender_for(ticket: Ticket) -> Sender:
-    mailbox = mailbox_for(ticket)
+def sender_for(ticket: Ticket | None) -> Sender:
+    """The ticket's team's mailbox (``mailbox_for``); for mail about no ticket, the first active
+    mailbox; else DEFAULT_FROM_EMAIL."""
+    mailbox = mailbox_for(ticket) if ticket is not None else Mailbox.objects.filter(active=True).order_by("id").first()
     if mailbox is not None:
         return Sender(mailbox=mailbox, address=mailbox.address, name=mailbox.name)
     name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
@@ -135,7 +137,7 @@ def _own_addresses() -> set[str]:
     return {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
 
 
-def customer_recipients(ticket: Ticket, customers: Sequence[Customer], *, cc_from: int = 1) -> Recipients:
+def customer_recipients(ticket: Ticket | None, customers: Sequence[Customer], *, cc_from: int = 1) -> Recipients:
     """Addresses of ``customers`` (the first ``cc_from`` go to To, the rest to Cc), leaving out
     bouncing addresses, our own mailboxes and people without an address, each with its reason."""
     result = Recipients()
@@ -174,7 +176,7 @@ def customer_recipients(ticket: Ticket, customers: Sequence[Customer], *, cc_fro
 
 def create_outbound(
     *,
-    ticket: Ticket,
+    ticket: Ticket | None,
     kind: str,
     sender: Sender,
     recipients: Recipients,
@@ -188,8 +190,9 @@ def create_outbound(
 ) -> OutboundMail:
     """Write the OutboundMail and its MailReference; deliver after commit. With nobody to send to
     (or ``skip_reason``), the row is kept as skipped, with the reasons, and nothing is sent.
-    Raises IntegrityError when the same reply or acknowledgement was queued meanwhile."""
-    in_reply_to, references = thread_headers(ticket.pk)
+    Raises IntegrityError when the same reply or acknowledgement was queued meanwhile. Mail about
+    no ticket (a relationship survey) has no thread and is answered to the sender's address."""
+    in_reply_to, references = thread_headers(ticket.pk) if ticket is not None else ("", [])
     message_id = new_message_id(sender.domain)
     skipped = list(recipients.skipped)
     if skip_reason:
@@ -206,7 +209,7 @@ def create_outbound(
             to=recipients.to if sending else [],
             cc=recipients.cc if sending else [],
             skipped=skipped,
-            reply_to=tokens.reply_address(sender.address, ticket.pk),
+            reply_to=tokens.reply_address(sender.address, ticket.pk) if ticket is not None else sender.address,
             subject=subject,
             message_id_header=message_id,
             in_reply_to=in_reply_to,
@@ -218,14 +221,15 @@ def create_outbound(
             queued_at=now,
             next_attempt_at=now if sending else None,
         )
-        if sending:
+        if sending and ticket is not None:
             MailReference.objects.get_or_create(
                 message_id_header=message_id, ticket=ticket, defaults={"message": message, "outbound": True}
             )
+        if sending:
             mail_id = mail.pk
             transaction.on_commit(lambda: enqueue(mail_id))
     if not sending:
-        logger.info("mail %s for ticket %s not sent: %s", kind, ticket.pk, skipped)
+        logger.info("mail %s for ticket %s not sent: %s", kind, ticket.pk if ticket else None, skipped)
     return mail
 
 
