@@ -51,6 +51,8 @@ MANAGE_CARDS = {
     "Webhooks": "Webhooks",
     "KPI targets": "KPI targets",
     "Scheduled reports": "Scheduled reports",
+    "Surveys": "Surveys",
+    "Survey follow-ups": "Follow-ups",
     "Failed email": "Failed email",
     "Spam": "Spam",
 }
