@@ -23,7 +23,8 @@ def schedule_surveys(ticket_id: int) -> int:
 
 @db_periodic_task(crontab(minute="*"), name="feedback.analyze_texts")
 def analyze_texts() -> int:
-    return voice.analyze_new()
+    # Well inside the minute, so runs do not pile up behind a backlog.
+    return voice.analyze_for(40)
 
 
 @db_periodic_task(crontab(hour="2", minute="30"), name="feedback.recluster_themes")

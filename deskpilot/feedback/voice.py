@@ -142,7 +142,7 @@ def analyze_new(limit: int = ANALYZE_BATCH, *, now: datetime.datetime | None = N
     analysed yet; how many texts were analysed. Safe to run from two workers: the analysis is
     done outside any transaction, and written only if the cursor has not moved meanwhile."""
     now = now or timezone.now()
-    cursor, _ = InsightCursor.objects.get_or_create(pk=1)
+    cursor = InsightCursor.objects.filter(pk=1).first() or _first_cursor(now)
     start = cursor.last_message_id
     messages = list(
         Message.objects.filter(pk__gt=start, author_customer__isnull=False)
@@ -166,6 +166,28 @@ def analyze_new(limit: int = ANALYZE_BATCH, *, now: datetime.datetime | None = N
             return 0  # another worker analysed these meanwhile
         TextInsight.objects.bulk_create(insights, ignore_conflicts=True)
     return len(insights)
+
+
+def _first_cursor(now: datetime.datetime) -> InsightCursor:
+    """The first run starts at the messages of the last CLUSTER_DAYS days: older ones would never
+    count in a trend, and on a desk with years of history they would hold up the new ones."""
+    since = now - datetime.timedelta(days=CLUSTER_DAYS)
+    before = Message.objects.filter(created_at__lt=since).order_by("-pk").values_list("pk", flat=True).first()
+    cursor, _ = InsightCursor.objects.get_or_create(pk=1, defaults={"last_message_id": before or 0})
+    return cursor
+
+
+def analyze_for(seconds: float, *, now: datetime.datetime | None = None) -> int:
+    """``analyze_new`` batch after batch until nothing is left or ``seconds`` have passed (the
+    job's run, so a backlog is caught up at thousands of texts a minute); how many were analysed."""
+    deadline = time.monotonic() + seconds
+    total = 0
+    while time.monotonic() < deadline:
+        done = analyze_new(now=now)
+        if not done:
+            break
+        total += done
+    return total
 
 
 def forget_comment(response_id: int) -> None:

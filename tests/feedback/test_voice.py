@@ -116,6 +116,18 @@ def test_the_clustering_finds_the_topics_and_keeps_their_numbers() -> None:
     assert ThemeRun.objects.count() == 2
 
 
+def test_the_first_run_starts_at_the_last_90_days_and_a_run_catches_up_a_backlog() -> None:
+    old = factories.ticket(body_text="An old question")
+    old_message = old.messages.get()
+    old_message.created_at = timezone.now() - datetime.timedelta(days=200)
+    old_message.save()
+    recent = [factories.ticket(body_text=f"Recent question {n}") for n in range(7)]
+    assert voice.analyze_for(30, now=timezone.now()) == 7
+    assert not TextInsight.objects.filter(ticket=old).exists()
+    assert TextInsight.objects.filter(ticket__in=recent).count() == 7
+    assert voice.analyze_for(30) == 0
+
+
 def test_too_few_texts_are_not_clustered() -> None:
     factories.ticket(body_text="Hello")
     voice.analyze_new()
