@@ -304,37 +304,42 @@ class ThemeTrend:
 
 
 def trends(now: datetime.datetime | None = None, weeks: int = 8) -> list[ThemeTrend]:
-    """Every active theme's texts per week for ``weeks`` weeks up to now (one grouped query),
-    rising and unusual first."""
+    """Every active theme's texts per week for ``weeks`` weeks up to now, rising and unusual
+    first: one grouped query (a conditional count per week), whatever the number of texts."""
     now = now or timezone.now()
     start = now - weeks * WEEK
-    rows = list(Theme.objects.filter(active=True))
-    counts: dict[tuple[int, int], int] = {}
-    negatives: dict[int, int] = {}
-    found = (
-        TextInsight.objects.filter(at__gte=start, theme__active=True)
-        .values_list("theme_id", "at", "sentiment")
-        .iterator(chunk_size=5_000)
-    )
-    for theme_id, at, feeling in found:
-        week = min(int((at - start) / WEEK), weeks - 1)
-        counts[(theme_id, week)] = counts.get((theme_id, week), 0) + 1
-        if week == weeks - 1 and feeling == "negative":
-            negatives[theme_id] = negatives.get(theme_id, 0) + 1
+    bounds = [start + week * WEEK for week in range(weeks + 1)]
+    active = {row.pk: row for row in Theme.objects.filter(active=True)}
+    counts = {
+        f"w{week}": Count(
+            "pk",
+            filter=Q(at__gte=bounds[week], at__lt=bounds[week + 1]) if week < weeks - 1 else Q(at__gte=bounds[week]),
+        )
+        for week in range(weeks)
+    }
+    grouped = {
+        row["theme_id"]: row
+        for row in TextInsight.objects.filter(at__gte=start, theme_id__in=list(active))
+        .values("theme_id")
+        .annotate(**counts, negative=Count("pk", filter=Q(at__gte=bounds[-2], sentiment="negative")))
+        .order_by()
+    }
     result = []
-    for row in rows:
-        weekly = [counts.get((row.pk, week), 0) for week in range(weeks)]
+    for row in active.values():
+        found = grouped.get(row.pk, {})
+        weekly = [found.get(f"w{week}", 0) for week in range(weeks)]
         earlier = weekly[:-1]
         mean = sum(earlier) / len(earlier) if earlier else 0.0
-        trend = ThemeTrend(
-            theme=row,
-            weekly=weekly,
-            negative_share=negatives.get(row.pk, 0) / weekly[-1] if weekly[-1] else None,
-            change=weekly[-1] - (weekly[-2] if weeks > 1 else 0),
-            unusual=(weekly[-1] - mean) / math.sqrt(mean + 1.0),
-            new=row.first_seen_at >= now - WEEK,
+        result.append(
+            ThemeTrend(
+                theme=row,
+                weekly=weekly,
+                negative_share=found.get("negative", 0) / weekly[-1] if weekly[-1] else None,
+                change=weekly[-1] - (weekly[-2] if weeks > 1 else 0),
+                unusual=(weekly[-1] - mean) / math.sqrt(mean + 1.0),
+                new=row.first_seen_at >= now - WEEK,
+            )
         )
-        result.append(trend)
     return sorted(result, key=lambda t: (-t.unusual, -t.this_week))
 
 
@@ -351,43 +356,33 @@ class Driver:
 
 
 def drivers(now: datetime.datetime | None = None, days: int = 90) -> list[Driver]:
-    """Themes ranked by what they cost: CSAT points lost times how many rated tickets carry
-    them, and resolution time against the desk's, over the tickets whose texts of the last
-    ``days`` days are in each theme (two grouped queries and one per theme for the median)."""
-    from deskpilot.analytics.models import TicketMetrics
+    """Themes ranked by what they cost: CSAT points below the desk's times the rated tickets
+    carrying them, then resolution time against the desk's. A theme's tickets are those with a
+    text of the last ``days`` days in it; the desk's figures are those of the tickets solved in
+    the same days, from the daily rollups. Three queries, whatever the number of themes: the
+    themes, their CSAT counts, their resolution-time histograms."""
+    from deskpilot.analytics import rollups
+    from deskpilot.analytics.histogram import median_and_p90
 
     now = now or timezone.now()
     since = now - datetime.timedelta(days=days)
-    with_theme = TextInsight.objects.filter(at__gte=since, theme__active=True, ticket__isnull=False)
-    per_theme = (
-        with_theme.values("theme_id")
-        .annotate(
-            tickets=Count("ticket_id", distinct=True),
-            good=Count("ticket_id", distinct=True, filter=Q(ticket__metrics__csat_good=True)),
-            bad=Count("ticket_id", distinct=True, filter=Q(ticket__metrics__csat_good=False)),
-        )
-        .order_by()
-    )
-    recent = TicketMetrics.objects.filter(created_at__gte=since)
-    desk = recent.aggregate(good=Count("pk", filter=Q(csat_good=True)), bad=Count("pk", filter=Q(csat_good=False)))
-    rated = desk["good"] + desk["bad"]
-    desk_csat = 100 * desk["good"] / rated if rated else None
-    desk_median = _median(recent.filter(full_resolution_time_business__isnull=False))
+    series = rollups.rollup_series(since.date(), now.date())
+    desk = rollups.period_total(series)
+    rated = desk.counts["csat_good"] + desk.counts["csat_bad"]
+    desk_csat = 100 * desk.counts["csat_good"] / rated if rated else None
+    desk_median = desk.median_and_p90("full_resolution_time_business")[0]
     rows = {row.pk: row for row in Theme.objects.filter(active=True)}
     result = []
-    for row in per_theme:
-        theme = rows.get(row["theme_id"])
-        if theme is None:
-            continue
-        theme_rated = row["good"] + row["bad"]
-        csat = 100 * row["good"] / theme_rated if theme_rated else None
+    for theme_id, tickets, good, bad, histogram in _theme_tickets(since, list(rows)):
+        theme = rows[theme_id]
+        theme_rated = good + bad
+        csat = 100 * good / theme_rated if theme_rated else None
         gap = desk_csat - csat if desk_csat is not None and csat is not None else None
-        ticket_ids = with_theme.filter(theme_id=theme.pk).values("ticket_id")
-        median = _median(TicketMetrics.objects.filter(pk__in=ticket_ids, full_resolution_time_business__isnull=False))
+        median = median_and_p90(histogram)[0]
         result.append(
             Driver(
                 theme=theme,
-                tickets=row["tickets"],
+                tickets=tickets,
                 csat=csat,
                 csat_gap=gap,
                 resolution_median=median,
@@ -398,13 +393,35 @@ def drivers(now: datetime.datetime | None = None, days: int = 90) -> list[Driver
     return sorted(result, key=lambda d: (-d.impact, -(d.resolution_gap or 0.0)))
 
 
-def _median(records: Any) -> float | None:
-    """The median business resolution time of ``records`` (a count, then one row fetched)."""
-    count = records.count()
-    if not count:
-        return None
-    ordered = records.order_by("full_resolution_time_business").values_list("full_resolution_time_business", flat=True)
-    if count % 2:
-        return float(ordered[count // 2])
-    low, high = list(ordered[count // 2 - 1 : count // 2 + 1])
-    return (low + high) / 2
+def _theme_tickets(since: datetime.datetime, theme_ids: list[int]) -> list[tuple[int, int, int, int, list[int]]]:
+    """Per theme of ``theme_ids``: its tickets with a text since ``since`` (each once), how many
+    of them are rated good and bad, and the histogram (analytics.histogram buckets) of their
+    business resolution times; one grouped query over the themes' own index."""
+    from django.db import connection
+
+    from deskpilot.analytics.histogram import BOUNDS, BUCKETS
+    from deskpilot.analytics.models import TicketMetrics
+
+    if not theme_ids:
+        return []
+    column = "m.full_resolution_time_business"
+    sums = []
+    for i in range(BUCKETS):
+        upper = f" AND {column} < {BOUNDS[i + 1]}" if i + 1 < BUCKETS else ""
+        sums.append(f"SUM(CASE WHEN {column} >= {BOUNDS[i]}{upper} THEN 1 ELSE 0 END)")
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(theme_ids))
+    # Only table names from the models, fixed numbers and placeholders are formatted in.
+    sql = (
+        f"SELECT t.theme_id, COUNT(*), SUM(CASE WHEN m.csat_good THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN NOT m.csat_good THEN 1 ELSE 0 END), {', '.join(sums)} "
+        f"FROM (SELECT DISTINCT theme_id, ticket_id FROM {quote(TextInsight._meta.db_table)} "
+        f"WHERE theme_id IN ({marks}) AND at >= %s AND ticket_id IS NOT NULL) t "
+        f"JOIN {quote(TicketMetrics._meta.db_table)} m ON m.ticket_id = t.ticket_id GROUP BY t.theme_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*theme_ids, connection.ops.adapt_datetimefield_value(since)])
+        return [
+            (theme_id, int(tickets), int(good or 0), int(bad or 0), [int(n or 0) for n in buckets])
+            for theme_id, tickets, good, bad, *buckets in cursor.fetchall()
+        ]

@@ -10,16 +10,17 @@ import datetime
 import random
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from deskpilot.accounts.models import Role
-from deskpilot.analytics.models import TicketMetrics
+from deskpilot.analytics import ticket_metrics
 from deskpilot.feedback import voice
 from deskpilot.feedback.models import InsightCursor, TextInsight, Theme, ThemeRun
 from deskpilot.tickets import actions as ticket_actions
-from deskpilot.tickets.models import Via
+from deskpilot.tickets.models import Ticket, Via
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -145,9 +146,16 @@ def test_trends_drivers_and_the_insights_page() -> None:
     assert len(members) >= 4
     # Two of the theme's texts were written ten days ago: this week is a rise on last week.
     TextInsight.objects.filter(ticket_id__in=members[:2]).update(at=now - datetime.timedelta(days=10))
-    # Refund tickets rated bad, the others good.
-    TicketMetrics.objects.filter(pk__in=tickets["refund"]).update(csat_good=False)
-    TicketMetrics.objects.filter(pk__in=tickets["password"] + tickets["delivery"]).update(csat_good=True)
+    # Every ticket solved; the refund ones rated bad, the others good (as a survey answer would,
+    # moving the record and the rollups).
+    agent = factories.user(Role.AGENT)
+    with transaction.atomic():
+        for topic, ids in tickets.items():
+            for pk in ids:
+                ticket_actions.add_message(
+                    Ticket.objects.get(pk=pk), actor=agent, via=Via.WEB, body_text="Done", status="solved"
+                )
+                ticket_metrics.set_csat(pk, topic != "refund")
     trend = {t.theme.pk: t for t in voice.trends(now)}[theme.pk]
     assert trend.weekly[-2:] == [2, len(members) - 2]
     assert trend.new
