@@ -1,31 +1,49 @@
-"""The follow-up queue (/feedback/follow-ups): negative answers someone must call back about,
-oldest first, each closed with how it went; the closed ones stay listed as proof. For managers and
-admins; a team lead sees theirs marked."""
+"""The follow-up queue (/feedback-follow-ups/): negative answers someone must call back about,
+oldest first, each closed with how it went; the closed ones stay listed as proof. Managers and
+admins see every one; a team lead (an agent leading a team) sees those of their teams and those
+opened for them; other agents get a 404, like any page that is not theirs."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from deskpilot.accounts.access import manager_required, page_user
-from deskpilot.core.errors import InvalidInput
+from deskpilot.accounts.access import agent_required, page_user
+from deskpilot.accounts.models import Role, User
+from deskpilot.core.errors import InvalidInput, NotFound
 from deskpilot.feedback import actions, surveys
 from deskpilot.feedback.models import FollowUp, FollowUpOutcome
 
 PAGE_SIZE = 100
 
 
-def _rows(closed: bool) -> list[FollowUp]:
-    rows = FollowUp.objects.select_related(
-        "response__invitation__customer",
-        "response__invitation__ticket",
-        "response__reason",
-        "team",
-        "owner",
-        "closed_by",
-    ).filter(closed_at__isnull=not closed)
+def _visible(user: User) -> QuerySet[FollowUp]:
+    """The follow-ups ``user`` may see (NotFound, a 404, for an agent who leads no team and owns
+    none)."""
+    if user.role in (Role.ADMIN, Role.MANAGER):
+        return FollowUp.objects.all()
+    mine = FollowUp.objects.filter(Q(owner=user) | Q(team__lead=user))
+    if not (user.led_teams.exists() or mine.exists()):
+        raise NotFound("the follow-ups are for managers and team leads")
+    return mine
+
+
+def _rows(user: User, closed: bool) -> list[FollowUp]:
+    rows = (
+        _visible(user)
+        .select_related(
+            "response__invitation__customer",
+            "response__invitation__ticket",
+            "response__reason",
+            "team",
+            "owner",
+            "closed_by",
+        )
+        .filter(closed_at__isnull=not closed)
+    )
     # Open ones oldest first (who has waited longest); closed ones latest first.
     rows = rows.order_by("-closed_at", "-id") if closed else rows.order_by("created_at", "id")
     found = list(rows[:PAGE_SIZE])
@@ -36,48 +54,50 @@ def _rows(closed: bool) -> list[FollowUp]:
 
 
 @require_GET
-@manager_required
+@agent_required
 def follow_up_list(request: HttpRequest) -> HttpResponse:
     closed = request.GET.get("show") == "closed"
-    rows = _rows(closed)
+    user = page_user(request)
+    rows = _rows(user, closed)
     context = {
         "title": "Follow-ups",
         "rows": rows,
         "closed": closed,
-        "open_count": FollowUp.objects.filter(closed_at__isnull=True).count(),
+        "open_count": _visible(user).filter(closed_at__isnull=True).count(),
         "outcomes": FollowUpOutcome.choices,
-        "me": page_user(request),
+        "me": user,
     }
     return render(request, "feedback/follow_ups.html", context)
 
 
-def _follow_up(pk: int) -> FollowUp:
-    found = FollowUp.objects.filter(pk=pk).first()
+def _follow_up(user: User, pk: int) -> FollowUp:
+    found = _visible(user).filter(pk=pk).first()
     if found is None:
         raise Http404(f"no follow-up {pk}")
     return found
 
 
 @require_POST
-@manager_required
+@agent_required
 def follow_up_close(request: HttpRequest, pk: int) -> HttpResponse:
-    follow_up = _follow_up(pk)
+    user = page_user(request)
+    follow_up = _follow_up(user, pk)
     try:
         actions.close_follow_up(
             follow_up,
             outcome=request.POST.get("outcome") or "",
             notes=request.POST.get("notes") or "",
-            actor=page_user(request),
+            actor=user,
         )
     except InvalidInput as error:
-        rows = _rows(False)
+        rows = _rows(user, False)
         context = {
             "title": "Follow-ups",
             "rows": rows,
             "closed": False,
-            "open_count": FollowUp.objects.filter(closed_at__isnull=True).count(),
+            "open_count": _visible(user).filter(closed_at__isnull=True).count(),
             "outcomes": FollowUpOutcome.choices,
-            "me": page_user(request),
+            "me": user,
             "errors": error.errors,
             "failed": follow_up.pk,
             "notes": request.POST.get("notes") or "",
@@ -88,8 +108,8 @@ def follow_up_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@manager_required
+@agent_required
 def follow_up_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    actions.reopen_follow_up(_follow_up(pk))
+    actions.reopen_follow_up(_follow_up(page_user(request), pk))
     messages.success(request, "Follow-up open again.")
     return redirect("feedback_follow_ups:list")

@@ -82,3 +82,31 @@ def test_the_queue_closes_with_an_outcome_and_keeps_the_record() -> None:
     client.post(reverse("feedback_follow_ups:reopen", args=[follow_up.pk]))
     follow_up.refresh_from_db()
     assert (follow_up.closed_at, follow_up.outcome) == (None, "")
+
+
+def test_a_team_lead_sees_and_closes_their_teams_follow_ups_only() -> None:
+    invitation = sent()
+    actions.record_answer(invitation, 1)
+    follow_up = FollowUp.objects.get()
+    assert follow_up.owner is not None
+    lead = Client()
+    lead.force_login(follow_up.owner)
+    page = lead.get(reverse("feedback_follow_ups:list")).content.decode()
+    assert f'data-follow-up="{follow_up.pk}"' in page
+    assert "(you)" in page
+    # Another team's lead sees the page, but not this follow-up, and cannot close it.
+    other_lead = factories.user(Role.AGENT)
+    factories.team(lead=other_lead, members=[other_lead])
+    other = Client()
+    other.force_login(other_lead)
+    assert f'data-follow-up="{follow_up.pk}"' not in other.get(reverse("feedback_follow_ups:list")).content.decode()
+    refused = other.post(reverse("feedback_follow_ups:close", args=[follow_up.pk]), {"outcome": "resolved"})
+    assert refused.status_code == 404
+    # An agent who leads nothing gets no page at all.
+    agent = Client()
+    agent.force_login(factories.user(Role.AGENT))
+    assert agent.get(reverse("feedback_follow_ups:list")).status_code == 404
+    done = lead.post(reverse("feedback_follow_ups:close", args=[follow_up.pk]), {"outcome": "reached", "notes": ""})
+    assert done.status_code == 302
+    follow_up.refresh_from_db()
+    assert (follow_up.outcome, follow_up.closed_by) == ("reached", follow_up.owner)
