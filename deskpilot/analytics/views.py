@@ -402,5 +402,45 @@ def scorecards_page(request: HttpRequest) -> HttpResponse:
         except InvalidInput as error:
             context["errors"] = error.errors
             return render(request, "analytics/scorecards.html", context, status=422)
-    context.update({"filters": filters, "cards": cards, "team": team})
+    context.update(
+        {"filters": filters, "cards": cards, "team": team, "surveys": _survey_scores(filters, kind, cards, team)}
+    )
     return render(request, "analytics/scorecards.html", context)
+
+
+def _survey_scores(filters: Any, kind: str, cards: Any, team: Team | None) -> list[dict[str, Any]]:
+    """Each card's survey scores (feedback.reporting: NPS, CES and the CSAT response rate of the
+    surveys sent in the period), the reference's last, with links to their answers. Two grouped
+    queries per table of scores."""
+    from deskpilot.feedback import reporting
+
+    by = "agent" if kind == "agents" else "team"
+    found = {row.key: row for row in reporting.score_table(filters.start, filters.end, by)}
+    if team is not None:
+        reference = {row.key: row for row in reporting.score_table(filters.start, filters.end, "team")}.get(team.pk)
+        reference_by, reference_key = "team", team.pk
+    else:
+        overall = reporting.score_table(filters.start, filters.end)
+        reference, reference_by, reference_key = (overall[0] if overall else None), None, None
+    base = {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
+
+    def links(row_by: str | None, key: Any) -> dict[str, str]:
+        scope = {"by": row_by, "key": key} if row_by is not None else {}
+        return {
+            kind: f"{reverse('feedback_scores:answers')}?{urlencode({**base, 'kind': kind, **scope})}"
+            for kind in ("csat", "nps", "ces")
+        }
+
+    rows = []
+    for card in cards.cards:
+        key = card.filters.agent if kind == "agents" else card.filters.team
+        rows.append({"name": card.name, "scores": found.get(key), "links": links(by, key), "reference": False})
+    rows.append(
+        {
+            "name": cards.reference_name,
+            "scores": reference,
+            "links": links(reference_by, reference_key),
+            "reference": True,
+        }
+    )
+    return rows

@@ -145,6 +145,40 @@ def test_scorecards_compare_each_agent_with_the_team() -> None:
     assert client.get(reverse("analytics:scorecards"), {"team": "999999"}).status_code == 422
 
 
+def test_scorecards_show_each_agents_survey_scores_beside_the_teams() -> None:
+    from deskpilot.feedback.models import Invitation, SurveyResponse
+
+    tickets = mixed_history(3)
+    team = tickets[0].team
+    assert team is not None
+    first, second = User.objects.filter(teams=team).order_by("pk")[:2]
+    sent = MON + datetime.timedelta(hours=10)
+
+    def asked(kind: str, agent: User, score: int | None) -> None:
+        invitation = Invitation.objects.create(
+            kind=kind, customer=tickets[0].requester, team=team, agent=agent, status="sent", due_at=sent, sent_at=sent
+        )
+        if score is not None:
+            SurveyResponse.objects.create(invitation=invitation, score=score)
+
+    for score in (10, 9, 3):  # first: 2 promoters, 1 detractor of 3 -> +33
+        asked("nps", first, score)
+    asked("nps", second, 0)  # second: -100
+    asked("ces", first, 6)
+    asked("csat", first, None)  # sent, not answered
+    response = manager().get(reverse("analytics:scorecards"), {**WEEK, "team": str(team.pk)})
+    rows = {row["name"]: row for row in response.context["surveys"]}
+    assert round(rows[first.name]["scores"].nps.score) == 33
+    assert rows[second.name]["scores"].nps.score == -100.0
+    assert rows[first.name]["scores"].ces == 6.0
+    reference = rows[f"Team {team.name}"]
+    assert reference["reference"]
+    assert reference["scores"].nps.score == 0.0
+    html = response.content.decode()
+    assert 'data-table="scorecard-surveys"' in html
+    assert f"by=agent&amp;key={first.pk}" in html
+
+
 def _queries(client: Client, name: str, **params: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse(name), params).status_code == 200
