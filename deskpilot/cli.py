@@ -40,7 +40,7 @@ COMMANDS: dict[str, str] = {
     "sla-recompute": "recompute every ticket's SLA clocks from its events (with progress; --from-id N, --workers N)",
     "metrics-rebuild": "rebuild every ticket's metrics record from its events (progress; --from-id N, --workers N)",
     "mail": "email intake: mail ingest < msg.eml | import PATH | smtpd --port N | retry --all | poll",
-    "insights": "customer feedback themes: insights evaluate --csv FILE --text-column C --label-column L",
+    "insights": "customer feedback themes: insights analyze | recluster | evaluate --csv FILE --text-column C ...",
 }
 
 # Names on the command line that differ from the management command's module name.

@@ -413,6 +413,7 @@ def _survey_scores(filters: Any, kind: str, cards: Any, team: Team | None) -> li
     surveys sent in the period), the reference's last, with links to their answers. Two grouped
     queries per table of scores."""
     from deskpilot.feedback import reporting
+    from deskpilot.feedback.score_views import answers_url
 
     by = "agent" if kind == "agents" else "team"
     found = {row.key: row for row in reporting.score_table(filters.start, filters.end, by)}
@@ -422,14 +423,9 @@ def _survey_scores(filters: Any, kind: str, cards: Any, team: Team | None) -> li
     else:
         overall = reporting.score_table(filters.start, filters.end)
         reference, reference_by, reference_key = (overall[0] if overall else None), None, None
-    base = {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
 
     def links(row_by: str | None, key: Any) -> dict[str, str]:
-        scope = {"by": row_by, "key": key} if row_by is not None else {}
-        return {
-            kind: f"{reverse('feedback_scores:answers')}?{urlencode({**base, 'kind': kind, **scope})}"
-            for kind in ("csat", "nps", "ces")
-        }
+        return {kind: answers_url(filters, kind, row_by, key) for kind in ("csat", "nps", "ces")}
 
     rows = []
     for card in cards.cards:

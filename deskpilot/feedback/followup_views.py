@@ -5,6 +5,8 @@ opened for them; other agents get a 404, like any page that is not theirs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -56,18 +58,20 @@ def _rows(user: User, closed: bool) -> list[FollowUp]:
 @require_GET
 @agent_required
 def follow_up_list(request: HttpRequest) -> HttpResponse:
-    closed = request.GET.get("show") == "closed"
-    user = page_user(request)
-    rows = _rows(user, closed)
+    return _page(request, page_user(request), closed=request.GET.get("show") == "closed")
+
+
+def _page(request: HttpRequest, user: User, *, closed: bool, status: int = 200, **extra: Any) -> HttpResponse:
     context = {
         "title": "Follow-ups",
-        "rows": rows,
+        "rows": _rows(user, closed),
         "closed": closed,
         "open_count": _visible(user).filter(closed_at__isnull=True).count(),
         "outcomes": FollowUpOutcome.choices,
         "me": user,
+        **extra,
     }
-    return render(request, "feedback/follow_ups.html", context)
+    return render(request, "feedback/follow_ups.html", context, status=status)
 
 
 def _follow_up(user: User, pk: int) -> FollowUp:
@@ -90,19 +94,8 @@ def follow_up_close(request: HttpRequest, pk: int) -> HttpResponse:
             actor=user,
         )
     except InvalidInput as error:
-        rows = _rows(user, False)
-        context = {
-            "title": "Follow-ups",
-            "rows": rows,
-            "closed": False,
-            "open_count": _visible(user).filter(closed_at__isnull=True).count(),
-            "outcomes": FollowUpOutcome.choices,
-            "me": user,
-            "errors": error.errors,
-            "failed": follow_up.pk,
-            "notes": request.POST.get("notes") or "",
-        }
-        return render(request, "feedback/follow_ups.html", context, status=422)
+        notes = request.POST.get("notes") or ""
+        return _page(request, user, closed=False, status=422, errors=error.errors, failed=follow_up.pk, notes=notes)
     messages.success(request, "Follow-up recorded.")
     return redirect("feedback_follow_ups:list")
 

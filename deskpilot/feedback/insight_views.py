@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from deskpilot.accounts.access import manager_required
 from deskpilot.feedback import voice
+from deskpilot.feedback.insights import sentiment
 from deskpilot.feedback.models import TextInsight, Theme, ThemeRun
 
 TICKETS_PAGE = 100
@@ -31,7 +32,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         "trends": [(t, [round(100 * n / peak) for n in t.weekly]) for t in trends],
         "drivers": voice.drivers(now)[:10],
         "frustrated": TextInsight.objects.filter(
-            at__gte=now - voice.WEEK, sentiment_score__lte=-0.5, message__isnull=False
+            at__gte=now - voice.WEEK, sentiment_score__lte=sentiment.FRUSTRATED_TO, message__isnull=False
         ).count(),
     }
     return render(request, "feedback/insights.html", context)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from deskpilot.accounts.access import manager_required
@@ -33,11 +34,12 @@ def _parse(request: HttpRequest) -> tuple[Filters | None, str, dict[str, str]]:
     return filters, by, errors
 
 
-def _answers_url(filters: Filters, kind: str, by: str | None = None, key: Any = None) -> str:
+def answers_url(filters: Filters, kind: str, by: str | None = None, key: Any = None) -> str:
+    """The answers behind a score: of ``kind``, in the filters' period, of one key of ``by``."""
     params = {"from": filters.start.isoformat(), "to": filters.end.isoformat(), "kind": kind}
     if by is not None:
         params.update({"by": by, "key": "none" if key in (None, "") else str(key)})
-    return f"answers?{urlencode(params)}"
+    return f"{reverse('feedback_scores:answers')}?{urlencode(params)}"
 
 
 @require_GET
@@ -58,13 +60,13 @@ def scores_page(request: HttpRequest) -> HttpResponse:
     overall = reporting.score_table(filters.start, filters.end)
     total = overall[0] if overall else None
     rows = reporting.score_table(filters.start, filters.end, by)
-    links = {(row.key, kind): _answers_url(filters, kind, by, row.key) for row in rows for kind in SurveyKind.values}
+    links = {(row.key, kind): answers_url(filters, kind, by, row.key) for row in rows for kind in SurveyKind.values}
     context.update(
         {
             "filters": filters,
             "total": total,
             "rows": [(row, {kind: links[(row.key, kind)] for kind in SurveyKind.values}) for row in rows],
-            "total_links": {kind: _answers_url(filters, kind) for kind in SurveyKind.values},
+            "total_links": {kind: answers_url(filters, kind) for kind in SurveyKind.values},
             "by_label": dict(BY_CHOICES)[by],
         }
     )

@@ -62,6 +62,11 @@ def survey_for(kind: str, team_id: int | None, language: str) -> Survey | None:
     return min(candidates, key=rank, default=None)
 
 
+def scale_ends(kind: str, scale: str) -> tuple[str, str]:
+    """What the lowest and the highest answer mean, shown beside the buttons."""
+    return ("Bad", "Good") if kind == SurveyKind.CSAT and scale == "good_bad" else SCALE_ENDS[kind]
+
+
 def answer_label(kind: str, scale: str, score: int) -> str:
     """How an answer reads: "Good", "4 of 5", "9 of 10"."""
     if kind == SurveyKind.CSAT and scale == "good_bad":
@@ -88,11 +93,7 @@ def email_for(invitation: Invitation, survey: Survey) -> tuple[str, str, str]:
         (value, answer_label(invitation.kind, invitation.scale, value), links.answer_url(invitation.pk, value))
         for value in invitation.values
     ]
-    low, high = (
-        ("Bad", "Good")
-        if invitation.kind == SurveyKind.CSAT and invitation.scale == "good_bad"
-        else SCALE_ENDS[invitation.kind]
-    )
+    low, high = scale_ends(invitation.kind, invitation.scale)
     unsubscribe = links.unsubscribe_url(invitation.pk)
     lines = [intro_text, "", question, f"({options[0][1]}: {low} … {options[-1][1]}: {high})", ""]
     lines += [f"{label}: {url}" for _, label, url in options]

@@ -56,7 +56,7 @@ def _context(invitation: Invitation, token: str, response: SurveyResponse | None
     survey = invitation.survey
     kind, scale = invitation.kind, invitation.scale
     negative = response is not None and scores.is_negative(kind, scale, response.score)
-    low, high = ("Bad", "Good") if kind == "csat" and scale == "good_bad" else surveys.SCALE_ENDS[kind]
+    low, high = surveys.scale_ends(kind, scale)
     return {
         "title": survey.name if survey else "Survey",
         "token": token,

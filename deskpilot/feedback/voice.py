@@ -60,6 +60,19 @@ class LoadedModel:
     rows: dict[int, int] = field(default_factory=dict)
 
 
+def _engine_theme(row: Theme) -> themes.Theme:
+    """A stored theme as the engine holds it (its number is the engine's id)."""
+    return themes.Theme(
+        id=row.number,
+        size=row.size,
+        label=row.label,
+        keywords=tuple(row.keywords),
+        centroid=np.frombuffer(bytes(row.centroid), dtype=np.float32),
+        examples=tuple(row.examples),
+        space=row.space,
+    )
+
+
 def current_model() -> LoadedModel | None:
     """The latest clustering, ready to assign texts (loaded once per process and run). None
     before the first clustering, or when it was made by the embedding model and the ``insights``
@@ -79,18 +92,7 @@ def current_model() -> LoadedModel | None:
     else:
         logger.warning("the themes were made with the embedding model, which is not installed here")
         return None
-    engine_themes = tuple(
-        themes.Theme(
-            id=row.number,
-            size=row.size,
-            label=row.label,
-            keywords=tuple(row.keywords),
-            centroid=np.frombuffer(bytes(row.centroid), dtype=np.float32),
-            examples=tuple(row.examples),
-            space=row.space,
-        )
-        for row in rows
-    )
+    engine_themes = tuple(_engine_theme(row) for row in rows)
     loaded = LoadedModel(
         run_id=run.pk,
         model=themes.ThemeModel(themes=engine_themes, threshold=run.threshold, embedder=embedder),
@@ -232,18 +234,7 @@ def recluster(
         return ReclusterResult(None, len(texts), 0, 0)
     clustering = themes.find_themes(texts, backend=backend, progress=progress)
     previous_rows = list(Theme.objects.all())
-    previous = [
-        themes.Theme(
-            id=row.number,
-            size=row.size,
-            label=row.label,
-            keywords=tuple(row.keywords),
-            centroid=np.frombuffer(bytes(row.centroid), dtype=np.float32),
-            examples=tuple(row.examples),
-            space=row.space,
-        )
-        for row in previous_rows
-    ]
+    previous = [_engine_theme(row) for row in previous_rows]
     clustering = themes.carry_over_ids(previous, clustering)
     known = {row.number: row for row in previous_rows}
     embedder = clustering.model.embedder

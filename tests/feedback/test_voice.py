@@ -198,3 +198,17 @@ def test_a_changed_survey_comment_is_analysed_again() -> None:
     actions.add_comment(invitation, comment="Actually it was great, thanks a lot!", reason_id=None)
     voice.analyze_new()
     assert TextInsight.objects.get(response__isnull=False).sentiment == "positive"
+
+
+def test_the_insights_command_analyses_and_reclusters(capsys: pytest.CaptureFixture[str]) -> None:
+    from deskpilot import cli
+
+    customer_messages(per_topic=10)
+    assert cli.main(["insights", "analyze"]) == 0
+    assert "Analysed 30 texts." in capsys.readouterr().out
+    assert cli.main(["insights", "recluster", "--backend", "tfidf"]) == 0
+    out = capsys.readouterr().out
+    assert "themes from 30 texts (tfidf" in out
+    assert ThemeRun.objects.count() == 1
+    assert cli.main(["insights", "recluster", "--backend", "magic"]) == 2
+    assert "--backend" in capsys.readouterr().err

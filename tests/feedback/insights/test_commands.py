@@ -107,4 +107,4 @@ def test_embedding_backend_without_the_extra(
 
 def test_listed_in_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--help"]) == 0
-    assert "insights evaluate --csv FILE" in capsys.readouterr().out
+    assert "insights analyze | recluster | evaluate --csv FILE" in capsys.readouterr().out
