@@ -180,7 +180,7 @@ def _skip(invitation: Invitation, reason: str) -> Invitation:
     return invitation
 
 
-def _why_not(invitation: Invitation, now: datetime.datetime) -> str:
+def _why_not(invitation: Invitation, now: datetime.datetime, settings: FeedbackSettings) -> str:
     """Why the invitation must not go out now ("" when it may)."""
     if invitation.survey is None or not invitation.survey.active:
         return "the survey was turned off"
@@ -194,7 +194,7 @@ def _why_not(invitation: Invitation, now: datetime.datetime) -> str:
             return "the ticket is spam"
     if Unsubscribe.objects.filter(customer_id=invitation.customer_id).exists():
         return "the customer asked for no surveys"
-    days = FeedbackSettings.current().throttle_days
+    days = settings.throttle_days
     recent = (
         Invitation.objects.filter(
             customer_id=invitation.customer_id,
@@ -222,7 +222,8 @@ def send(invitation_id: int, *, now: datetime.datetime | None = None) -> Invitat
         invitation = rows.select_related("survey", "customer", "ticket").first()
         if invitation is None:
             return None
-        reason = _why_not(invitation, now)
+        settings = FeedbackSettings.current()
+        reason = _why_not(invitation, now, settings)
         if reason:
             return _skip(invitation, reason)
         assert invitation.survey is not None
@@ -230,7 +231,7 @@ def send(invitation_id: int, *, now: datetime.datetime | None = None) -> Invitat
         if not recipients.to:
             why = "; ".join(f"{s['address']}: {s['reason']}" for s in recipients.skipped) or "no e-mail address"
             return _skip(invitation, why)
-        invitation.expires_at = now + datetime.timedelta(days=FeedbackSettings.current().link_days)
+        invitation.expires_at = now + datetime.timedelta(days=settings.link_days)
         subject, text, html = surveys.email_for(invitation, invitation.survey)
         # A relationship survey (NPS) is about no ticket: it goes out without a thread.
         mail = outbound.create_outbound(
@@ -419,7 +420,7 @@ TEMPLATE_FIELDS = ("subject", "intro", "question")
 
 
 def _check_templates(values: dict[str, object]) -> None:
-    from django.template import Context, Template, TemplateSyntaxError
+    from django.template import Context, Template
 
     sample = {
         "customer": Customer(name="Ada Lovelace"),
@@ -429,7 +430,7 @@ def _check_templates(values: dict[str, object]) -> None:
     for name in TEMPLATE_FIELDS:
         try:
             Template(str(values.get(name) or "")).render(Context(sample))
-        except (TemplateSyntaxError, Exception) as error:
+        except Exception as error:  # any failure (syntax, a missing filter) is the manager's text
             errors[name] = f"cannot be used: {error}"
     if errors:
         raise InvalidInput(errors)

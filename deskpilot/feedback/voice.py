@@ -49,7 +49,7 @@ def _text(raw: str | None) -> str:
 # --- the latest model ----------------------------------------------------------------------------
 
 _lock = threading.Lock()
-_cache: dict[str, Any] = {"run": None, "model": None, "numbers": {}}
+_cache: dict[str, Any] = {"model": None}
 
 
 @dataclass
