@@ -135,6 +135,9 @@ else:
             },
         }
     }
+# The statements every ticket change runs are prepared on PostgreSQL (deskpilot.core.db). Turn it
+# off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21, transaction mode).
+DB_PREPARE_STATEMENTS = env_bool("DESKPILOT_DB_PREPARE", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and jobs -------------------------------------------------------------------

@@ -51,6 +51,7 @@ from deskpilot.analytics.models import (
     RollupDimension,
     TicketMetrics,
 )
+from deskpilot.core.db import prepared_cursor
 
 # Every summed column of a rollup row, in the order the vectors below use.
 COLUMNS = COUNTS + SLA_COLUMNS + SUM_COLUMNS + BUCKET_COLUMNS
@@ -256,7 +257,7 @@ def add(deltas: Mapping[Key, Sequence[int]]) -> None:
         columns: list[list[Any]] = [[adapt(day) for (day, _, _), _ in rows], [d for (_, d, _), _ in rows]]
         columns.append([key for (_, _, key), _ in rows])
         columns += [[vector[i] for _, vector in rows] for i in changed]
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_add_sql_arrays(changed), columns)
         return
     with connection.cursor() as cursor:

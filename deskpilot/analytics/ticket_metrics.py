@@ -2,12 +2,13 @@
 
 ``on_events_recorded`` (connected to ``tickets.signals.events_recorded`` after the SLA clock and
 the automation, so it sees their effects) recomputes the ticket's row from all its events with
-``analytics.metrics.compute``: four queries (the events; the SLA policy stamp, only when the ticket
-has a policy; the calendars; the upsert) for a change the metrics read, none for others (tags,
-followers, CCs, subject); and the daily rollups' two (the stored record read back before the
-upsert, and the difference added to the rollup rows, only when there is one:
-``analytics.rollups``). Business time counts on the calendars the ticket had over its history, each
-chosen as the SLA clock chooses one (``policies.calendar_choice``).
+``analytics.metrics.compute`` for a change the metrics read, none for others (tags, followers,
+CCs, subject): the events read, the record's upsert (reading back the stored record it replaces),
+and the difference added to the daily rollups (only when there is one: ``analytics.rollups``).
+The SLA configuration stamp (``policies.config_version``) is read once per change, by whichever
+receiver asks first (usually the SLA clock). Business time counts on the calendars the ticket had
+over its history, each chosen as the SLA clock chooses one (``policies.calendar_choice``, kept
+per process).
 
 Rows are written by one upsert statement shared with the rebuild (``write_rows``), so both paths
 store exactly the same values.
@@ -33,9 +34,9 @@ from deskpilot.analytics.metrics import (
     compute,
 )
 from deskpilot.analytics.models import TicketMetrics
-from deskpilot.policies import sla
+from deskpilot.core.db import prepared_cursor
+from deskpilot.policies import calendar_choice, sla
 from deskpilot.policies.business_time import Schedule
-from deskpilot.policies.calendar_choice import load_for
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.models import BusinessCalendar
 from deskpilot.tickets.event_rows import EventRow, read_events
@@ -161,7 +162,7 @@ def write_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert or replace these rows (``row``'s tuples) in one statement per row, one round trip."""
     if not rows:
         return
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if len(rows) == 1:
             cursor.execute(_upsert_sql(connection.vendor), rows[0])
         else:
@@ -189,7 +190,7 @@ def swap_row(new: tuple[Any, ...]) -> dict[str, Any] | None:
         old = rollups.read_record(new[0])
         write_rows([new])
         return old
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_swap_sql(connection.vendor), [new[0], *new])
         found = cursor.fetchone()
     return None if found is None else dict(zip(rollups.SOURCE, found, strict=True))
@@ -202,7 +203,7 @@ def refresh(ticket: Ticket, *, policy_id: int | None) -> Figures:
     events = [event for _, event in read_events(ticket.pk, ticket.pk, METRIC_FIELDS, without_values=BARE_FIELDS)]
     policy = sla.policy_by_id(policy_id) if policy_id is not None else None
     history = calendar_history(events, policy.id if policy is not None else None)
-    assignments = load_for(key for _, key in history)
+    assignments = calendar_choice.current()
     calendars = [(at, schedule_of(assignments.choose(key))) for at, key in history]
     figures = compute(events, calendars, policy.clock if policy is not None else None)
     # A policy deleted meanwhile is no policy (the column is a foreign key).

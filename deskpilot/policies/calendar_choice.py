@@ -5,20 +5,18 @@ rebuild), the rules' business-hours conditions and the ticket metrics (which app
 ``CalendarKey`` a ticket's events show it had, with the assignments as configured now: they have no
 history of their own).
 
-``Assignments`` holds the assignments the keys need: all of them for the bulk rebuilds (loaded
-once, ``load_all``), or just those of one ticket's keys on the live path, in one plain statement
-(``load_for``; an ORM query with the same ranking cost 1.5 ms of CPU to build); ``choose`` ranks
-them, the same code for both.
+``Assignments`` holds every assignment: loaded once by the bulk rebuilds (``load_all``), and kept
+per process for the live path (``current``), loaded again when the SLA configuration changes
+(``config_version``: assignments move its counter). ``choose`` ranks them, the same code for both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-
+from deskpilot.policies import config_version
 from deskpilot.policies.models import (
     BusinessCalendar,
     DefaultCalendar,
@@ -66,59 +64,25 @@ def load_all() -> Assignments:
     )
 
 
-def _table(model: type[Any]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"key": None, "assignments": None}
 
 
-def _ids(values: Iterable[int | None]) -> list[int]:
-    return sorted({v for v in values if v is not None})
+def current() -> Assignments:
+    """Every assignment, loaded once per process and again when the SLA configuration changes
+    (``config_version.stamp``, read once per ticket change): the live path (the SLA clock, the
+    rules' business-hours conditions, the metrics record) asks no query of its own."""
+    key = config_version.stamp()
+    with _cache_lock:
+        if _cache["key"] == key and _cache["assignments"] is not None:
+            found: Assignments = _cache["assignments"]
+            return found
+    assignments = load_all()
+    with _cache_lock:
+        _cache.update(key=key, assignments=assignments)
+    return assignments
 
 
-def load_for(keys: Iterable[CalendarKey]) -> Assignments:
-    """The assignments these keys can reach, with their calendars, in one statement (the live
-    path). Every branch names its columns: any of them may come first. Only table names from the
-    models and placeholders are formatted in."""
-    keys = list(keys)
-    branches: list[str] = []
-    params: list[int] = []
-
-    def branch(sql: str, ids: list[int]) -> None:
-        if ids:
-            branches.append(sql.format(", ".join(["%s"] * len(ids))))
-            params.extend(ids)
-
-    branch(
-        f"SELECT 'p' AS kind, id AS ref, calendar_id FROM {_table(SlaPolicy)} WHERE id IN ({{}})",
-        _ids(k[0] for k in keys),
-    )
-    branch(
-        f"SELECT 'c' AS kind, id AS ref, id AS calendar_id FROM {_table(BusinessCalendar)} WHERE id IN ({{}})",
-        _ids(k[1] for k in keys),
-    )
-    branch(
-        f"SELECT 't' AS kind, team_id AS ref, calendar_id FROM {_table(TeamCalendar)} WHERE team_id IN ({{}})",
-        _ids(k[2] for k in keys),
-    )
-    branch(
-        f"SELECT 'o' AS kind, organization_id AS ref, calendar_id FROM {_table(OrganizationCalendar)} "
-        "WHERE organization_id IN ({})",
-        _ids(k[3] for k in keys),
-    )
-    branches.append(f"SELECT 'd' AS kind, 0 AS ref, calendar_id FROM {_table(DefaultCalendar)}")
-    sql = (
-        f"SELECT c.*, a.kind, a.ref FROM ({' UNION ALL '.join(branches)}) a "
-        f"JOIN {_table(BusinessCalendar)} c ON c.id = a.calendar_id ORDER BY a.kind, a.ref, c.id"
-    )
-    found = Assignments()
-    for calendar in BusinessCalendar.objects.raw(sql, params):
-        kind, ref = calendar.kind, calendar.ref  # type: ignore[attr-defined]
-        found.calendars[calendar.pk] = calendar
-        if kind == "p":
-            found.policies[ref] = calendar.pk
-        elif kind == "t":
-            found.teams[ref] = calendar.pk
-        elif kind == "o":
-            found.organizations[ref] = calendar.pk
-        elif kind == "d" and found.default is None:
-            found.default = calendar.pk
-    return found
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.update(key=None, assignments=None)

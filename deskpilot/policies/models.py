@@ -55,8 +55,11 @@ class _Stamped(models.Model):
 
     def touch(self) -> None:
         """Mark it changed (a part of it was), so what is cached from it is rebuilt."""
+        from deskpilot.policies import config_version
+
         self.updated_at = timezone.now()
         type(self).objects.filter(pk=self.pk).update(updated_at=self.updated_at)  # type: ignore[attr-defined]
+        config_version.bump()  # an update sends no signal
 
 
 class _Part(models.Model):
@@ -333,3 +336,15 @@ class RecomputeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"recompute owed since {self.requested_at.isoformat()}"
+
+
+class ConfigVersion(models.Model):
+    """A counter every change to the SLA configuration moves: policies and their targets,
+    calendars with their hours and holidays, and which calendar the default, a team or an
+    organization uses. Each process caches the compiled policies and the calendar assignments
+    and reads this (one row, id 1) to know when to load them again (``config_version``)."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"SLA configuration version {self.version}"

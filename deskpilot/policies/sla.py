@@ -23,7 +23,6 @@ around the clock.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import math
 import threading
@@ -31,11 +30,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from deskpilot.policies import calendar_choice, clock
+from deskpilot.policies import calendar_choice, clock, config_version
 from deskpilot.policies.business_time import Interval, Schedule
 from deskpilot.policies.calendars import schedule_for
 from deskpilot.policies.facts import facts_from_events
@@ -142,23 +141,10 @@ _cache_lock = threading.Lock()
 _cache: dict[str, Any] = {"key": None, "policies": (), "by_id": {}}
 
 
-@functools.cache
-def _stamp_sql(vendor: str) -> str:
-    return f"SELECT COUNT(id), MAX(updated_at) FROM {connection.ops.quote_name(SlaPolicy._meta.db_table)}"
-
-
-def _policies_stamp() -> tuple[Any, ...]:
-    """(how many policies, the latest change): raw SQL, as every ticket change asks it once or
-    twice and building the ORM aggregate cost more than the query (only equality matters)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_stamp_sql(connection.vendor))
-        return tuple(cursor.fetchone())
-
-
 def active_policies() -> tuple[CompiledPolicy, ...]:
-    """The active policies in order, compiled once per process and rebuilt when any policy changes
-    (one cheap aggregate query tells: every change to a policy or its targets bumps updated_at)."""
-    key = _policies_stamp()
+    """The active policies in order, compiled once per process and rebuilt when the SLA
+    configuration changes (``config_version.stamp``: one query, once per ticket change)."""
+    key = config_version.stamp()
     with _cache_lock:
         if _cache["key"] == key:
             return _cache["policies"]
@@ -180,6 +166,7 @@ def policy_by_id(policy_id: int) -> CompiledPolicy | None:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.update(key=None, policies=(), by_id={})
+    calendar_choice.clear_cache()
 
 
 def _ticket_tier(ticket: Ticket) -> str:
@@ -205,10 +192,10 @@ def match_policy(ticket: Ticket, policies: Sequence[CompiledPolicy]) -> Compiled
 
 
 def calendar_for(policy: CompiledPolicy, ticket: Ticket, pinned_calendar: int | None = None) -> BusinessCalendar | None:
-    """The calendar business-hour targets count on (one query): the policy's, the pinned one, the
-    team's, the organization's, or the default (``calendar_choice``)."""
+    """The calendar business-hour targets count on: the policy's, the pinned one, the team's, the
+    organization's, or the default (``calendar_choice``)."""
     key = (policy.id, pinned_calendar, ticket.team_id, ticket.organization_id)
-    return calendar_choice.load_for([key]).choose(key)
+    return calendar_choice.current().choose(key)
 
 
 # --- the clock of one ticket -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deskpilot.accounts.models import AGENT_ROLES, Role, Team, User
+from deskpilot.core import per_change
 from deskpilot.core.errors import InvalidInput, NotPermitted
 from deskpilot.core.html import html_to_text, sanitize_html, text_to_html
 from deskpilot.customers.models import Customer, Organization
@@ -220,8 +221,10 @@ class _Changes:
         ticket_id, fields = ticket.pk, [e.field for e in self.events]
         transaction.on_commit(lambda: signals.ticket_changed.send(sender=Ticket, ticket_id=ticket_id, fields=fields))
         # Inside the transaction: SLA clocks, triggers and routing act on the change before anyone
-        # sees it, and a failure there rolls the whole change back.
-        signals.events_recorded.send(sender=Ticket, ticket=ticket, events=self.events)
+        # sees it, and a failure there rolls the whole change back. The receivers share what
+        # they read once per change (the SLA configuration's stamp).
+        with per_change.scope():
+            signals.events_recorded.send(sender=Ticket, ticket=ticket, events=self.events)
         return self.events
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connection
 
+from deskpilot.core.db import prepared_cursor
 from deskpilot.tickets.models import TicketEvent
 
 
@@ -60,7 +61,7 @@ def read_events(
     )
     scalars: dict[str, Any] = {}
     fromisoformat = datetime.datetime.fromisoformat
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*bare, first, last, *fields])
         # The driver's own cursor: iterating Django's wrapper costs a Python call per row.
         for ticket_id, event_id, field, new, public, role, created_at, actor in cursor.cursor:

@@ -1,7 +1,7 @@
 """Which calendar business time counts on (policies.calendar_choice), in every ranking case: the
 SLA policy's, the pinned one, the team's, the organization's, the default, none; the same through
-the live path's assignments (one statement for a ticket's keys), the rebuilds' (all of them,
-loaded once) and sla.calendar_for."""
+the live path's assignments (kept per process, ``current``), the rebuilds' (loaded once) and
+sla.calendar_for. The kept assignments follow every change to them, with the clock stopped too."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import datetime
 import itertools
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deskpilot.policies import sla
-from deskpilot.policies.calendar_choice import load_all, load_for
+from deskpilot.core import per_change
+from deskpilot.policies import sla, sla_actions
+from deskpilot.policies.calendar_choice import current, load_all
 from deskpilot.policies.models import (
     BusinessCalendar,
     DefaultCalendar,
@@ -72,34 +74,75 @@ def test_every_ranking_case() -> None:
             expected = next((c for c in ranked if c is not None), None)
             assert sla.calendar_for(policy, ticket, pinned) == expected, key_of(policy, pinned, ticket)
             key = (policy.id, pinned, ticket.team_id, ticket.organization_id)
-            assert load_for([key]).choose(key) == expected, key
+            assert current().choose(key) == expected, key
             assert everything.choose(key) == expected, key
             seen.add(expected.name if expected is not None else None)
         # Every rank was chosen at least once (and none when there is nothing at all).
         assert seen == {"policy", "pinned", "team", "organization", "default" if has_default else None}
         # A policy without any calendar key at all: the default, or none.
         nothing = (None, None, None, None)
-        assert load_for([nothing]).choose(nothing) == (calendars["default"] if has_default else None)
+        assert current().choose(nothing) == (calendars["default"] if has_default else None)
 
 
-def test_one_statement_serves_all_the_keys_of_a_history() -> None:
+def test_kept_assignments_cost_no_query_within_a_change() -> None:
+    berlin = BusinessCalendar.objects.create(name="Berlin", time_zone="Europe/Berlin")
+    team = factories.team()
+    TeamCalendar.objects.create(team=team, calendar=berlin)
+    key = (None, None, team.pk, None)
+    assert current().choose(key) == berlin  # loaded
+    with CaptureQueriesContext(connection) as captured:
+        assert current().choose(key) == berlin
+    assert len(captured) == 1  # the stamp alone
+    with per_change.scope(), CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            assert current().choose(key) == berlin
+    assert len(captured) == 1  # the stamp, once per change
+
+
+@time_machine.travel(datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC), tick=False)
+def test_kept_assignments_follow_every_change_with_the_clock_stopped() -> None:
+    """Every way an assignment changes is seen at once, even when nothing's ``updated_at`` can
+    move (a stopped clock): the counter tells."""
     berlin = BusinessCalendar.objects.create(name="Berlin", time_zone="Europe/Berlin")
     tokyo = BusinessCalendar.objects.create(name="Tokyo", time_zone="Asia/Tokyo")
-    first, second = factories.team(), factories.team()
-    TeamCalendar.objects.create(team=first, calendar=berlin)
-    TeamCalendar.objects.create(team=second, calendar=tokyo)
-    keys = [(None, None, first.pk, None), (None, None, second.pk, None), (None, None, None, None)]
-    with CaptureQueriesContext(connection) as captured:
-        assignments = load_for(keys)
-    assert len(captured) == 1
-    assert [assignments.choose(k) for k in keys] == [berlin, tokyo, None]
+    team, organization = factories.team(), factories.organization()
+    policy = SlaPolicy.objects.create(name="P")
+    by_team = (None, None, team.pk, None)
+    by_organization = (None, None, None, organization.pk)
+    by_policy = (policy.pk, None, None, None)
+    nothing = (None, None, None, None)
+    assert current().choose(by_team) is None
+
+    sla_actions.assign_calendars(default=berlin.pk)
+    assert current().choose(nothing) == berlin
+    sla_actions.assign_calendars(teams={team.pk: tokyo.pk}, organizations={organization.pk: tokyo.pk})
+    assert current().choose(by_team) == tokyo
+    assert current().choose(by_organization) == tokyo
+    sla_actions.assign_calendars(teams={team.pk: berlin.pk})  # reassigned in place
+    assert current().choose(by_team) == berlin
+    sla_actions.assign_calendars(teams={team.pk: None})
+    assert current().choose(by_team) == berlin  # the default now
+    sla_actions.assign_calendars(default=None)
+    assert current().choose(by_team) is None
+
+    policy.calendar = tokyo
+    policy.save()
+    assert current().choose(by_policy) == tokyo
+    organization.delete()  # the assignment goes with it (a cascade)
+    assert current().choose(by_organization) is None
+    TeamCalendar.objects.create(team=team, calendar=tokyo)
+    assert current().choose(by_team) == tokyo
+    team.delete()
+    assert current().choose(by_team) is None
+    tokyo.delete()  # the policy's calendar goes too
+    assert current().choose(by_policy) is None
 
 
 def test_the_chosen_calendar_comes_with_what_its_schedule_needs() -> None:
     calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Berlin", holiday_country="DE")
     DefaultCalendar.objects.create(calendar=calendar)
     key = (None, None, None, None)
-    chosen = load_for([key]).choose(key)
+    chosen = current().choose(key)
     assert chosen is not None
     assert (chosen.pk, chosen.time_zone, chosen.holiday_country) == (calendar.pk, "Europe/Berlin", "DE")
     assert chosen.updated_at == BusinessCalendar.objects.get(pk=calendar.pk).updated_at

@@ -104,10 +104,10 @@ def clear_cache() -> None:
 def calendar_for(team_id: int | None, organization_id: int | None) -> Any:
     """The business calendar a ticket keeps: its team's, else its organization's, else the
     default one; None when there is none (then every hour counts as a business hour)."""
-    from deskpilot.policies.calendar_choice import load_for
+    from deskpilot.policies import calendar_choice
 
     key = (None, None, team_id, organization_id)
-    return load_for([key]).choose(key)
+    return calendar_choice.current().choose(key)
 
 
 def is_business_hours(team_id: int | None, organization_id: int | None, at: datetime) -> bool:
