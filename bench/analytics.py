@@ -14,8 +14,10 @@ demo data of the benchmark database:
 - ``incremental``: what the metrics receiver (``analytics.ticket_metrics.on_events_recorded``,
   with the rollups' update it makes) adds to a ticket change. Real changes (priority, status,
   assignee through ``tickets.actions.update_ticket``, replies through ``add_message``) run on
-  sampled tickets, each in a transaction rolled back afterwards, so the database is unchanged;
-  only the receiver is timed, through a timing wrapper connected in its place (same
+  sampled tickets, each in a transaction rolled back afterwards, so the database is unchanged
+  (on PostgreSQL below psycopg, which would drop the connection's prepared statements, as a
+  commit does not; ``--psycopg-rollback`` measures with psycopg's rollback); only the receiver
+  is timed, through a timing wrapper connected in its place (same
   ``dispatch_uid``, same place in the dispatch order) and the original connected again at the end;
 - ``rebuild`` (only with ``--rebuild``: it rewrites every record and rollup, with the same
   values): ``deskpilot metrics-rebuild`` as a child process with its default workers, wall time.
@@ -404,8 +406,29 @@ def _last_written() -> tuple[Any, ...]:
     return (TicketEvent.objects.aggregate(m=Max("id"))["m"], Message.objects.aggregate(m=Max("id"))["m"])
 
 
-def measure_incremental(actor: User, *, warmup: int, count: int, seed: int) -> dict[str, Any]:
-    """The metrics receiver's own cost per ticket change; every change is rolled back."""
+def _rollback_keeping_prepared_statements() -> None:
+    """End the current transaction with a ROLLBACK sent below psycopg (PostgreSQL). psycopg drops
+    every prepared statement of the connection when it rolls back (a precaution for DDL), which a
+    ticket change never does in production: its transaction commits, and the statements the live
+    path prepares (``core.db``) are kept for the next change. Rolling back this way keeps them,
+    as a commit would, and the database unchanged; Django's own rollback then finds the
+    connection idle and does nothing."""
+    from django.db import connection
+    from psycopg import pq
+
+    if connection.vendor != "postgresql":
+        return
+    result = connection.connection.pgconn.exec_(b"ROLLBACK")
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise SystemExit(f"ROLLBACK failed: {result.error_message!r}")
+
+
+def measure_incremental(
+    actor: User, *, warmup: int, count: int, seed: int, keep_prepared: bool = True
+) -> dict[str, Any]:
+    """The metrics receiver's own cost per ticket change; every change is rolled back (keeping
+    PostgreSQL's prepared statements, as committed changes do, unless ``keep_prepared`` is off:
+    ``_rollback_keeping_prepared_statements``)."""
     from django.db import connection, transaction
     from rich.progress import Progress
 
@@ -439,6 +462,8 @@ def measure_incremental(actor: User, *, warmup: int, count: int, seed: int) -> d
                 started = time.perf_counter()
                 with transaction.atomic():
                     _change(kind, tickets[i % len(tickets)], actor, agents, rng)
+                    if keep_prepared:
+                        _rollback_keeping_prepared_statements()
                     transaction.set_rollback(True)
                 elapsed = (time.perf_counter() - started) * 1000
                 if timer.calls == 0:
@@ -527,6 +552,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rebuild", action="store_true", help="also time deskpilot metrics-rebuild (rewrites every metrics record)"
     )
+    parser.add_argument(
+        "--psycopg-rollback",
+        action="store_true",
+        help="incremental: roll each change back through psycopg, which drops the prepared statements",
+    )
     parser.add_argument("--cold-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     _setup()
@@ -556,7 +586,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in names:
             if name == "incremental":
-                result = measure_incremental(user, warmup=args.warmup, count=args.requests, seed=args.seed)
+                result = measure_incremental(
+                    user,
+                    warmup=args.warmup,
+                    count=args.requests,
+                    seed=args.seed,
+                    keep_prepared=not args.psycopg_rollback,
+                )
             elif name == "page_operations_cold":
                 result = measure_cold(args.cold_runs)
             else:

@@ -222,44 +222,54 @@ def _add_sql(vendor: str, changed: tuple[int, ...], rows: int) -> str:
     )
 
 
-@functools.lru_cache(maxsize=1024)
-def _add_sql_arrays(changed: tuple[int, ...]) -> str:
-    """PostgreSQL's ``_add_sql``: the rows as arrays, one per column, unnested."""
+@functools.cache
+def _add_sql_matrix(vendor: str) -> str:
+    """PostgreSQL's ``_add_sql``: the rows' keys as three arrays, their vectors as one
+    two-dimensional array (a row per key, a column per rollup column), every column named. The
+    text is the same for every change, so the connection prepares it once (``core.db``); naming
+    only the columns a change moves made hundreds of texts, each parsed and planned anew."""
     quote = connection.ops.quote_name
     table = quote(DailyRollup._meta.db_table)
-    names = ["day", "dimension", "key", *(COLUMNS[i] for i in changed)]
-    arrays = ["%s::date[]", "%s::varchar[]", "%s::varchar[]", *(["%s::bigint[]"] * len(changed))]
-    updates = ", ".join(
-        f"{quote(COLUMNS[i])} = {table}.{quote(COLUMNS[i])} + excluded.{quote(COLUMNS[i])}" for i in changed
-    )
+    names = ", ".join(["day", "dimension", quote("key"), *(quote(c) for c in COLUMNS)])
+    values = ", ".join(f"m.v[d.n][{i + 1}]" for i in range(len(COLUMNS)))
+    updates = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in COLUMNS)
     return (
-        f"INSERT INTO {table} ({', '.join(quote(c) for c in names)}) SELECT * FROM unnest({', '.join(arrays)}) "
-        f"ON CONFLICT (day, dimension, {quote('key')}) DO UPDATE SET {updates}"
+        f"INSERT INTO {table} ({names}) SELECT d.day, d.dimension, d.key, {values} "
+        "FROM unnest(%s::date[], %s::varchar[], %s::varchar[]) WITH ORDINALITY AS d(day, dimension, key, n), "
+        f"(SELECT %s::bigint[] AS v) AS m ON CONFLICT (day, dimension, {quote('key')}) DO UPDATE SET {updates}"
     )
+
+
+def _matrix_literal(vectors: Iterable[Sequence[int]]) -> str:
+    """A two-dimensional bigint array in PostgreSQL's text form, written directly: the driver's
+    array adapter checks every element for quoting (thousands of integers per change)."""
+    return "{" + ",".join("{" + ",".join(map(str, vector)) + "}" for vector in vectors) + "}"
 
 
 def add(deltas: Mapping[Key, Sequence[int]]) -> None:
     """Add these vectors to their rollup rows, creating missing rows: one statement (one round
-    trip) binding the union of the columns any of them moves; no query without deltas. Rows are
-    written in key order, so two transactions adding to the same rows lock them in the same
-    order and cannot deadlock."""
+    trip; on SQLite binding the union of the columns any of them moves); no query without
+    deltas. Rows are written in key order, so two transactions adding to the same rows lock them
+    in the same order and cannot deadlock."""
     rows = sorted((key, vector) for key, vector in deltas.items() if any(vector))
     if not rows:
         return
-    changed = tuple(i for i, column in enumerate(zip(*(vector for _, vector in rows), strict=True)) if any(column))
     adapt = connection.ops.adapt_datefield_value
-    # A bulk rewrite (analytics.rebuild) can move thousands of rows: statements stay under the
-    # databases' limits on bound parameters (SQLite's 32,766, PostgreSQL's 65,535).
-    per_statement = max(1, min(_MAX_ROWS, _MAX_PARAMS // (3 + len(changed))))
     if connection.vendor == "postgresql":
-        # One array per column: the statement's text and its parameters stay the same size
-        # whatever the number of rows, so psycopg composes it from its cache.
-        columns: list[list[Any]] = [[adapt(day) for (day, _, _), _ in rows], [d for (_, d, _), _ in rows]]
-        columns.append([key for (_, _, key), _ in rows])
-        columns += [[vector[i] for _, vector in rows] for i in changed]
+        # One statement whatever the rows: their keys as arrays, their vectors as a matrix.
+        arrays: list[Any] = [
+            [adapt(day) for (day, _, _), _ in rows],
+            [dimension for (_, dimension, _), _ in rows],
+            [key for (_, _, key), _ in rows],
+            _matrix_literal(vector for _, vector in rows),
+        ]
         with prepared_cursor() as cursor:
-            cursor.execute(_add_sql_arrays(changed), columns)
+            cursor.execute(_add_sql_matrix(connection.vendor), arrays)
         return
+    changed = tuple(i for i, column in enumerate(zip(*(vector for _, vector in rows), strict=True)) if any(column))
+    # A bulk rewrite (analytics.rebuild) can move thousands of rows: statements stay under
+    # SQLite's limit on bound parameters (32,766).
+    per_statement = max(1, min(_MAX_ROWS, _MAX_PARAMS // (3 + len(changed))))
     with connection.cursor() as cursor:
         for first in range(0, len(rows), per_statement):
             batch = rows[first : first + per_statement]

@@ -15,20 +15,45 @@ Elsewhere the cursor is Django's own.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db import connection
+from psycopg.adapt import Dumper
 
 # How many runs of a statement on one connection before psycopg prepares it.
 PREPARE_THRESHOLD = 2
 
 
+class _Untyped(Dumper):
+    """A value sent as text of unknown type, which the server types from the statement (the
+    column it goes into, the one it is compared with, a cast). psycopg would send an int as int2,
+    int4 or int8 by its size and a None as unknown: a statement's parameter types, which name its
+    prepared statement, would vary with its values, and 46 nullable values make hundreds of
+    variants, each prepared anew."""
+
+    oid = 0  # unknown
+
+    def dump(self, obj: Any) -> bytes:
+        return str(obj).encode()
+
+
+# Sent untyped (str and None already are); bool's str ("True") is valid boolean input.
+_UNTYPED = (int, bool, float, decimal.Decimal, datetime.date, datetime.datetime, datetime.time)
+
+
 class _PreparedCursor(psycopg.Cursor[Any]):
-    """psycopg's server-binding cursor that keeps the statement it ran for Django's query log
-    (``last_executed_query`` reads ``_query``, which psycopg leaves empty when it runs a
-    prepared statement; a test checks the log)."""
+    """psycopg's server-binding cursor, its values sent untyped (``_Untyped``), that keeps the
+    statement it ran for Django's query log (``last_executed_query`` reads ``_query``, which
+    psycopg leaves empty when it runs a prepared statement; a test checks the log)."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        super().__init__(connection)
+        for kind in _UNTYPED:
+            self.adapters.register_dumper(kind, _Untyped)
 
     def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
         super()._send_query_prepared(name, pgq, binary=binary)

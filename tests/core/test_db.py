@@ -3,6 +3,8 @@ each statement, and the setting turns it off; elsewhere it is Django's own curso
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -58,3 +60,19 @@ def test_elsewhere_it_is_djangos_cursor() -> None:
         "SELECT 1 + 1 AS deskpilot_prepared_probe",
         "SELECT 2 + 1 AS deskpilot_prepared_probe",
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_one_prepared_statement_whatever_the_values() -> None:
+    """An int's size or a None does not make another prepared statement: values go untyped and
+    the server types them from the statement."""
+    statement = "SELECT COALESCE(%s::bigint, 0) + %s::bigint AS deskpilot_untyped_probe, %s::timestamptz, %s::boolean"
+    at = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC)
+    values = [[1, 2, at, True], [None, 70_000, None, False], [2**40, 3, at, None], [5, -(2**33), None, True]] * 2
+    answers = []
+    for params in values:
+        with db.prepared_cursor() as cursor:
+            cursor.execute(statement, params)
+            answers.append(cursor.fetchone())
+    assert answers[:4] == [(3, at, True), (70_000, None, False), (2**40 + 3, at, None), (5 - 2**33, None, True)]
+    assert sum("deskpilot_untyped_probe" in s for s in prepared_statements()) == 1
