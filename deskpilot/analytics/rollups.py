@@ -51,7 +51,7 @@ from deskpilot.analytics.models import (
     RollupDimension,
     TicketMetrics,
 )
-from deskpilot.core.db import prepared_cursor
+from deskpilot.core.db import prepare_enabled, prepared_cursor
 
 # Every summed column of a rollup row, in the order the vectors below use.
 COLUMNS = COUNTS + SLA_COLUMNS + SUM_COLUMNS + BUCKET_COLUMNS
@@ -240,6 +240,23 @@ def _add_sql_matrix(vendor: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _add_sql_arrays(changed: tuple[int, ...]) -> str:
+    """PostgreSQL without prepared statements: the rows as arrays, one per column a change moves
+    (a few, where the matrix names all of them: a shorter text to parse every time)."""
+    quote = connection.ops.quote_name
+    table = quote(DailyRollup._meta.db_table)
+    names = ["day", "dimension", "key", *(COLUMNS[i] for i in changed)]
+    arrays = ["%s::date[]", "%s::varchar[]", "%s::varchar[]", *(["%s::bigint[]"] * len(changed))]
+    updates = ", ".join(
+        f"{quote(COLUMNS[i])} = {table}.{quote(COLUMNS[i])} + excluded.{quote(COLUMNS[i])}" for i in changed
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in names)}) SELECT * FROM unnest({', '.join(arrays)}) "
+        f"ON CONFLICT (day, dimension, {quote('key')}) DO UPDATE SET {updates}"
+    )
+
+
 def _matrix_literal(vectors: Iterable[Sequence[int]]) -> str:
     """A two-dimensional bigint array in PostgreSQL's text form, written directly: the driver's
     array adapter checks every element for quoting (thousands of integers per change)."""
@@ -248,25 +265,28 @@ def _matrix_literal(vectors: Iterable[Sequence[int]]) -> str:
 
 def add(deltas: Mapping[Key, Sequence[int]]) -> None:
     """Add these vectors to their rollup rows, creating missing rows: one statement (one round
-    trip; on SQLite binding the union of the columns any of them moves); no query without
-    deltas. Rows are written in key order, so two transactions adding to the same rows lock them
-    in the same order and cannot deadlock."""
+    trip; the prepared matrix on PostgreSQL, else naming the union of the columns any of them
+    moves); no query without deltas. Rows are written in key order, so two transactions adding
+    to the same rows lock them in the same order and cannot deadlock."""
     rows = sorted((key, vector) for key, vector in deltas.items() if any(vector))
     if not rows:
         return
     adapt = connection.ops.adapt_datefield_value
-    if connection.vendor == "postgresql":
+    keys: list[Any] = [
+        [adapt(day) for (day, _, _), _ in rows],
+        [dimension for (_, dimension, _), _ in rows],
+        [key for (_, _, key), _ in rows],
+    ]
+    if connection.vendor == "postgresql" and prepare_enabled():
         # One statement whatever the rows: their keys as arrays, their vectors as a matrix.
-        arrays: list[Any] = [
-            [adapt(day) for (day, _, _), _ in rows],
-            [dimension for (_, dimension, _), _ in rows],
-            [key for (_, _, key), _ in rows],
-            _matrix_literal(vector for _, vector in rows),
-        ]
         with prepared_cursor() as cursor:
-            cursor.execute(_add_sql_matrix(connection.vendor), arrays)
+            cursor.execute(_add_sql_matrix(connection.vendor), [*keys, _matrix_literal(v for _, v in rows)])
         return
     changed = tuple(i for i, column in enumerate(zip(*(vector for _, vector in rows), strict=True)) if any(column))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_add_sql_arrays(changed), [*keys, *([v[i] for _, v in rows] for i in changed)])
+        return
     # A bulk rewrite (analytics.rebuild) can move thousands of rows: statements stay under
     # SQLite's limit on bound parameters (32,766).
     per_statement = max(1, min(_MAX_ROWS, _MAX_PARAMS // (3 + len(changed))))

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -385,16 +385,25 @@ def test_a_change_costs_one_read_and_one_rollup_write() -> None:
 
 
 @pytest.mark.django_db
-def test_a_bulk_addition_stays_under_the_parameter_limit_and_sums_exactly() -> None:
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "unprepared"])
+def test_a_bulk_addition_stays_under_the_parameter_limit_and_sums_exactly(prepared: bool) -> None:
+    """On PostgreSQL with prepared statements the vectors go as one matrix; without, as one
+    array per column moved; SQLite names the moved columns too."""
+    with override_settings(DB_PREPARE_STATEMENTS=prepared):
+        _bulk_addition(prepared)
+
+
+def _bulk_addition(prepared: bool) -> None:
     start = datetime.date(2026, 1, 1)
     every = [1] * len(rollups.COLUMNS)
     deltas = {(start + datetime.timedelta(days=n), "team", str(k)): every for n in range(60) for k in range(20)}
     rollups.add(deltas)
     sql = _queries(lambda: rollups.add(deltas))
     if connection.vendor == "postgresql":
-        # One array per column: one statement whatever the number of rows.
+        # One statement whatever the number of rows.
         assert len(sql) == 1
         assert "unnest(" in sql[0]
+        assert ("m.v[d.n]" in sql[0]) == prepared
     else:
         per_statement = rollups._MAX_PARAMS // (3 + len(rollups.COLUMNS))
         assert len(sql) == -(-len(deltas) // per_statement) > 1
@@ -419,6 +428,16 @@ def test_a_bulk_addition_stays_under_the_parameter_limit_and_sums_exactly() -> N
     rollups.add({(start, "team", "new"): [0] * (len(rollups.COLUMNS) - 1) + [4]})
     fresh = DailyRollup.objects.get(day=start, dimension="team", key="new")
     assert [getattr(fresh, name) for name in rollups.COLUMNS] == [0] * (len(rollups.COLUMNS) - 1) + [4]
+    # Differences subtract.
+    rollups.add(
+        {
+            (start, "team", "new"): [-1] * len(rollups.COLUMNS),
+            (start, "team", "7"): [-3] + [0] * (len(rollups.COLUMNS) - 1),
+        }
+    )
+    fresh.refresh_from_db()
+    assert [getattr(fresh, name) for name in rollups.COLUMNS] == [-1] * (len(rollups.COLUMNS) - 1) + [3]
+    assert getattr(DailyRollup.objects.get(day=start, dimension="team", key="7"), rollups.COLUMNS[0]) == 0
 
 
 @pytest.mark.django_db
