@@ -21,7 +21,7 @@ from deskpilot.accounts.models import Team, User
 from deskpilot.analytics import ticket_metrics
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Customer
-from deskpilot.feedback import scores, surveys, voice
+from deskpilot.feedback import links, scores, surveys, voice
 from deskpilot.feedback.models import (
     FREQUENCY_DAYS,
     CsatScale,
@@ -243,6 +243,7 @@ def send(invitation_id: int, *, now: datetime.datetime | None = None) -> Invitat
             body_text=text,
             body_html=html,
             auto_submitted=AUTO_GENERATED,
+            list_unsubscribe=links.unsubscribe_url(invitation.pk),
         )
         invitation.status, invitation.sent_at, invitation.address, invitation.outbound = (
             InvitationStatus.SENT,

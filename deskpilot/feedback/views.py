@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from deskpilot.core.errors import InvalidInput
@@ -132,10 +133,15 @@ def answer(request: HttpRequest, token: str, score: int) -> HttpResponse:
     return redirect("feedback:survey", token=token)
 
 
+# No CSRF check: the signed token in the URL is the authority (nobody can forge another
+# customer's), and a mail provider's one-click unsubscribe (RFC 8058) POSTs without a session.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET: what unsubscribing means; POST: no more surveys. Works after the survey closed too:
-    nobody should have to keep getting mail because a link is old."""
+    """GET: what unsubscribing means; POST: no more surveys, from the page's button or from the
+    mail provider's unsubscribe button (the mail's List-Unsubscribe header, body
+    ``List-Unsubscribe=One-Click``). Works after the survey closed too: nobody should have to
+    keep getting mail because a link is old."""
     found = links.invitation_id(token)
     invitation = Invitation.objects.select_related("customer").filter(pk=found).first() if found is not None else None
     if invitation is None:

@@ -161,6 +161,9 @@ class OutboundMail(models.Model):
     references = models.TextField(blank=True)
     # "auto-replied" or "auto-generated" (RFC 3834) for automatic mail; empty for a person's reply.
     auto_submitted = models.CharField(max_length=20, blank=True)
+    # Where the recipient unsubscribes in one click (List-Unsubscribe, RFC 2369 and 8058): survey
+    # mail. Mail providers show an unsubscribe button for it and expect it on bulk mail.
+    list_unsubscribe = models.URLField(max_length=2000, blank=True)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)

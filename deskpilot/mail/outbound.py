@@ -187,11 +187,13 @@ def create_outbound(
     from_name: str = "",
     auto_submitted: str = "",
     skip_reason: str = "",
+    list_unsubscribe: str = "",
 ) -> OutboundMail:
     """Write the OutboundMail and its MailReference; deliver after commit. With nobody to send to
     (or ``skip_reason``), the row is kept as skipped, with the reasons, and nothing is sent.
     Raises IntegrityError when the same reply or acknowledgement was queued meanwhile. Mail about
-    no ticket (a relationship survey) has no thread and is answered to the sender's address."""
+    no ticket (a relationship survey) has no thread and is answered to the sender's address.
+    ``list_unsubscribe``: the URL that unsubscribes the recipient with one POST (RFC 8058)."""
     in_reply_to, references = thread_headers(ticket.pk) if ticket is not None else ("", [])
     message_id = new_message_id(sender.domain)
     skipped = list(recipients.skipped)
@@ -215,6 +217,7 @@ def create_outbound(
             in_reply_to=in_reply_to,
             references=" ".join(references),
             auto_submitted=auto_submitted,
+            list_unsubscribe=list_unsubscribe,
             body_text=body_text,
             body_html=body_html,
             status=DeliveryStatus.QUEUED if sending else DeliveryStatus.SKIPPED,

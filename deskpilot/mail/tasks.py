@@ -73,6 +73,10 @@ def build_message(mail: OutboundMail) -> EmailMultiAlternatives:
     if mail.auto_submitted:
         headers["Auto-Submitted"] = mail.auto_submitted
         headers["X-Auto-Response-Suppress"] = "All"
+    if mail.list_unsubscribe:
+        # RFC 8058: the provider's unsubscribe button POSTs "List-Unsubscribe=One-Click" there.
+        headers["List-Unsubscribe"] = f"<{mail.list_unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = EmailMultiAlternatives(
         subject=mail.subject,
         body=mail.body_text,

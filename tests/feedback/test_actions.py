@@ -63,6 +63,8 @@ def test_a_solve_schedules_the_csat_survey_its_delay_later_and_sends_it_once() -
         assert links.answer_url(invitation.pk, score) in mail.body_text
         assert links.answer_url(invitation.pk, score).replace("&", "&amp;") in mail.body_html
     assert links.unsubscribe_url(invitation.pk) in mail.body_text
+    # ...and in the List-Unsubscribe header, for the mail provider's own unsubscribe button.
+    assert mail.list_unsubscribe == links.unsubscribe_url(invitation.pk)
     assert invitation.sent_at is not None
     assert invitation.expires_at == invitation.sent_at + datetime.timedelta(days=30)
 

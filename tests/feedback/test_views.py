@@ -161,6 +161,21 @@ def test_unsubscribe_asks_then_stops_every_survey() -> None:
     assert Unsubscribe.objects.filter(customer=invitation.customer).exists()
 
 
+def test_the_mail_providers_one_click_unsubscribe_needs_no_session() -> None:
+    """RFC 8058: the provider POSTs ``List-Unsubscribe=One-Click`` to the header's URL, with no
+    cookie or CSRF token; the signed token is the authority."""
+    invitation = sent()
+    provider = Client(enforce_csrf_checks=True)
+    form = "application/x-www-form-urlencoded"
+    # A forged token unsubscribes nobody.
+    forged = links.token(invitation.pk)[:-2] + "xx"
+    assert provider.post(f"/feedback/{forged}/unsubscribe", "List-Unsubscribe=One-Click", form).status_code == 404
+    assert not Unsubscribe.objects.exists()
+    page = provider.post(path(links.unsubscribe_url(invitation.pk)), "List-Unsubscribe=One-Click", form)
+    assert page.status_code == 200
+    assert Unsubscribe.objects.filter(customer=invitation.customer).exists()
+
+
 def test_the_portal_shows_the_open_survey_and_records_the_answer_as_from_the_portal() -> None:
     from django.urls import reverse
 

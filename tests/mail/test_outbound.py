@@ -54,6 +54,7 @@ def test_a_public_agent_reply_is_emailed_threaded_to_the_requester_and_ccs(commi
 
     got = sent_message()
     assert got["Message-ID"] == f"<{out.message_id_header}>"
+    assert got["List-Unsubscribe"] is None  # a person's reply is not bulk mail
     assert got["In-Reply-To"] == "<first-mail@customer.test>"
     assert got["References"] == "<first-mail@customer.test>"
     assert got["Subject"] == f"Re: Printer on fire {tag}"
@@ -267,3 +268,22 @@ def test_the_ticket_page_shows_where_the_reply_went(committed, mailbox, agent):
     client.force_login(agent)
     page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
     assert "Emailed to carol@customer.test, cc dave@customer.test · sent" in " ".join(page.split())
+
+
+def test_a_one_click_unsubscribe_link_goes_out_in_the_rfc_8058_headers(committed, mailbox):
+    with committed():
+        out = outbound.create_outbound(
+            ticket=None,
+            kind=OutboundKind.SURVEY,
+            sender=outbound.sender_for(None),
+            recipients=outbound.Recipients(to=["erin@customer.test"]),
+            subject="How did we do?",
+            body_text="Tell us.",
+            body_html="",
+            list_unsubscribe="https://desk.acme.test/feedback/abc:def/unsubscribe",
+        )
+    out.refresh_from_db()
+    assert out.status == DeliveryStatus.SENT
+    got = sent_message()
+    assert got["List-Unsubscribe"] == "<https://desk.acme.test/feedback/abc:def/unsubscribe>"
+    assert got["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
