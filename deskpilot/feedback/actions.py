@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from deskpilot.accounts.models import Team, User
@@ -106,6 +106,58 @@ def schedule_after_solve(ticket_id: int, *, now: datetime.datetime | None = None
                 continue
         made.append(found)
     return made
+
+
+# How far back the sweep looks for solves whose scheduling was lost, and how long it leaves the
+# job a solve queued to do it first.
+MISSED_WINDOW = datetime.timedelta(days=3)
+MISSED_GRACE = datetime.timedelta(minutes=10)
+
+
+def _surveyed_tickets(kind: str) -> Q | None:
+    """The tickets some active survey of this kind applies to (``surveys.survey_for``'s
+    candidates, as a condition on tickets); None when there is no such survey."""
+    condition: Q | None = None
+    for team_id, language in Survey.objects.filter(kind=kind, active=True).values_list("team_id", "language"):
+        match = Q()
+        if team_id is not None:
+            match &= Q(team_id=team_id)
+        if language:
+            match &= Q(requester__language=language)
+        condition = match if condition is None else condition | match
+    return condition
+
+
+def schedule_missed(*, now: datetime.datetime | None = None, limit: int = 500) -> int:
+    """Solves whose surveys were never scheduled, because the job the solve queued was lost (the
+    queue down at that moment): tickets solved in the last ``MISSED_WINDOW`` (but at least
+    ``MISSED_GRACE`` ago, the queued job's turn), after the first active survey of the kind was
+    made, that a survey applies to and that have no invitation of that kind. Returns how many
+    invitations it scheduled. A periodic job runs it."""
+    now = now or timezone.now()
+    ticket_ids: set[int] = set()
+    for kind in AFTER_SOLVE:
+        applies = _surveyed_tickets(kind)
+        if applies is None:
+            continue
+        first = (
+            Survey.objects.filter(kind=kind, active=True).order_by("created_at").values_list("created_at", flat=True)
+        )
+        since = max(now - MISSED_WINDOW, first[0])
+        missing = (
+            Ticket.objects.filter(applies, status__in=[Status.SOLVED, Status.CLOSED])
+            .filter(solved_at__gte=since, solved_at__lt=now - MISSED_GRACE)
+            .exclude(Exists(Invitation.objects.filter(kind=kind, ticket_id=OuterRef("pk"))))
+            .order_by("solved_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        ticket_ids.update(missing)
+    scheduled = 0
+    for ticket_id in sorted(ticket_ids):
+        scheduled += len(schedule_after_solve(ticket_id, now=now))
+    if scheduled:
+        logger.info("scheduled %s survey invitation(s) of solves whose scheduling was lost", scheduled)
+    return scheduled
 
 
 # --- relationship surveys (NPS) ------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Feedback jobs: every minute, the survey invitations whose time has come are sent (as
 OutboundMail, which the mail jobs deliver with retries) or skipped with the reason, and the new
 customer texts analysed (sentiment, theme); a ticket solved is handed to the worker to schedule its
-surveys; every night at 02:30 the themes are found again."""
+surveys, and every ten minutes the solves whose scheduling was lost are found and scheduled; every
+night at 02:30 the themes are found again."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ def send_surveys() -> int:
 @db_task(name="feedback.schedule_surveys")
 def schedule_surveys(ticket_id: int) -> int:
     return len(actions.schedule_after_solve(ticket_id))
+
+
+@db_periodic_task(crontab(minute="*/10"), name="feedback.schedule_missed_surveys")
+def schedule_missed_surveys() -> int:
+    return actions.schedule_missed()
 
 
 @db_periodic_task(crontab(minute="*"), name="feedback.analyze_texts")

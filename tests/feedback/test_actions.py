@@ -69,6 +69,44 @@ def test_a_solve_schedules_the_csat_survey_its_delay_later_and_sends_it_once() -
     assert invitation.expires_at == invitation.sent_at + datetime.timedelta(days=30)
 
 
+def test_a_solve_whose_scheduling_was_lost_is_swept_up_once() -> None:
+    """The job a solve queues can be lost (the queue down at that moment): the sweep finds
+    solved tickets without their invitations, after a grace period, within its window, and only
+    since the survey exists."""
+    made = survey(delay_minutes=60)
+    made.created_at = timezone.now() - 5 * DAY
+    made.save(update_fields=["created_at"])
+    lost = solved_ticket("ada@example.test")  # no job ran: nothing scheduled
+    assert lost.solved_at is not None
+    assert not Invitation.objects.exists()
+    # The queued job's turn first.
+    assert actions.schedule_missed(now=lost.solved_at + actions.MISSED_GRACE / 2) == 0
+    after = lost.solved_at + actions.MISSED_GRACE + datetime.timedelta(seconds=1)
+    assert actions.schedule_missed(now=after) == 1
+    invitation = Invitation.objects.get()
+    assert (invitation.ticket_id, invitation.status) == (lost.pk, InvitationStatus.SCHEDULED)
+    assert invitation.due_at == lost.solved_at + datetime.timedelta(minutes=60)
+    assert actions.schedule_missed(now=after) == 0  # once
+    # Too old a solve is left alone.
+    assert actions.schedule_missed(now=lost.solved_at + actions.MISSED_WINDOW + DAY) == 0
+
+
+def test_the_sweep_leaves_solves_from_before_the_survey_existed_and_tickets_no_survey_applies_to() -> None:
+    team, other_team = factories.team(), factories.team()
+    before = solved_ticket("early@example.test", team=team)
+    made = survey(delay_minutes=60, team=team)
+    assert before.solved_at is not None
+    assert made.created_at > before.solved_at
+    others = [solved_ticket(f"c{n}@example.test", team=other_team) for n in range(3)]
+    governed = solved_ticket("ada@example.test", team=team)
+    later_on = timezone.now() + actions.MISSED_GRACE + datetime.timedelta(minutes=1)
+    # Only the team's ticket solved since its survey: the other team's are not even looked at,
+    # so however many there are they cannot crowd it out of the batch.
+    assert actions.schedule_missed(now=later_on, limit=1) == 1
+    assert list(Invitation.objects.values_list("ticket_id", flat=True)) == [governed.pk]
+    assert all(not Invitation.objects.filter(ticket=t).exists() for t in [before, *others])
+
+
 def test_the_teams_survey_in_the_customers_language_wins() -> None:
     team = factories.team()
     survey(name="Default")

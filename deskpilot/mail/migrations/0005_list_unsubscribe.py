@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0004_survey_kind'),
+        ("mail", "0004_survey_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundmail',
-            name='list_unsubscribe',
+            model_name="outboundmail",
+            name="list_unsubscribe",
             field=models.URLField(blank=True, max_length=2000),
         ),
     ]
