@@ -136,7 +136,8 @@ else:
         }
     }
 # The statements every ticket change runs are prepared on PostgreSQL (deskpilot.core.db). Turn it
-# off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21, transaction mode).
+# off behind a transaction-mode pooler that does not keep prepared statements (PgBouncer before
+# 1.21, or later with max_prepared_statements = 0).
 DB_PREPARE_STATEMENTS = env_bool("DESKPILOT_DB_PREPARE", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,13 +4,13 @@
 its metrics record and rollups written, the configuration stamps). On PostgreSQL it binds
 parameters on the server, so psycopg prepares a statement the connection has run a few times
 (``PREPARE_THRESHOLD``) and the server skips parsing and planning it again: the metrics record's
-upsert names 45 columns, and planning it cost more than running it. Django's own cursors bind
+upsert names 46 values, and planning it took as long as running it. Django's own cursors bind
 on the client (its default, kept for every ORM query: some of its SQL relies on it), which never
-prepares.
+prepares. Values are sent untyped (``_Untyped``), so a statement keeps one prepared form.
 
-Set ``DESKPILOT_DB_PREPARE=0`` behind a connection pooler that cannot keep prepared statements
-(PgBouncer before 1.21 in transaction mode); the statements then run unprepared, as before.
-Elsewhere the cursor is Django's own.
+Set ``DESKPILOT_DB_PREPARE=0`` behind a transaction-mode pooler that does not keep prepared
+statements (PgBouncer before 1.21, or later with ``max_prepared_statements = 0``); the statements
+then run unprepared. On SQLite the cursor is Django's own. Decision 0007 says more.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ class _PreparedCursor(psycopg.Cursor[Any]):
     statement it ran for Django's query log (``last_executed_query`` reads ``_query``, which
     psycopg leaves empty when it runs a prepared statement; a test checks the log)."""
 
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        super().__init__(connection)
+    def __init__(self, connection: psycopg.Connection[Any], **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)
         for kind in _UNTYPED:
             self.adapters.register_dumper(kind, _Untyped)
 
@@ -69,9 +69,18 @@ def prepared_cursor() -> Any:
     whose statements PostgreSQL prepares; Django's plain cursor elsewhere or when disabled."""
     if connection.vendor != "postgresql" or not prepare_enabled():
         return connection.cursor()
+    # Django's own cursor() (health check, error wrapping, the time zone's loader) with this
+    # cursor class: the connection's factory is swapped for the call. The connection is made
+    # (or replaced) first, so cursor() uses the one whose factory is set.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
         # Django turns preparing off for the whole connection; only these cursors use it.
         raw.prepare_threshold = PREPARE_THRESHOLD
-    return connection._prepare_cursor(_PreparedCursor(raw))  # type: ignore[attr-defined]  # Django's wrapping of a cursor
+    factory = raw.cursor_factory
+    raw.cursor_factory = _PreparedCursor
+    try:
+        return connection.cursor()
+    finally:
+        raw.cursor_factory = factory

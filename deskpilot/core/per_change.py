@@ -41,10 +41,3 @@ def once(key: str, compute: Callable[[], T]) -> T:
         memo[key] = compute()
     value: T = memo[key]
     return value
-
-
-def forget(key: str) -> None:
-    """Drop the key's value in the current scope (what it stood for changed)."""
-    memo = _memo.get()
-    if memo is not None:
-        memo.pop(key, None)

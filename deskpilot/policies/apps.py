@@ -7,10 +7,8 @@ class PoliciesConfig(AppConfig):
     verbose_name = "Policies"
 
     def ready(self) -> None:
-        from deskpilot.policies import config_version, escalations, sla
+        from deskpilot.policies import escalations, sla
         from deskpilot.tickets.signals import events_recorded
-
-        config_version.connect()
 
         # SLA clocks first (this app comes before automation): triggers then see current SLA state.
         events_recorded.connect(sla.on_events_recorded, dispatch_uid="deskpilot.policies.sla")

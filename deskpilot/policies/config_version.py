@@ -1,12 +1,21 @@
 """Whether the SLA configuration changed: what every process's caches of it key on (the compiled
 policies, ``sla.active_policies``; the calendar assignments, ``calendar_choice.current``).
 
-``stamp()`` reads, in one statement, the ``ConfigVersion`` counter and the policies' and calendars'
-count and latest ``updated_at``. The counter moves with every save and delete of a policy, a
-target, a calendar, an interval, a holiday or a calendar assignment (signals, so cascades and
-queryset deletes count too, and ``_Stamped.touch``), in the transaction of the change; the counts
-and times also catch a bulk write that sends no signal. A ticket change reads the stamp once,
-whichever receivers ask (``core.per_change``).
+Triggers on the configuration's tables (``WATCHED``: policies, targets, calendars, their hours and
+holidays, the default, team and organization calendars) add a ``ConfigChange`` row with a random
+token for every insert, update and delete, in the writing transaction, whatever makes it: the
+actions, the admin, a cascade, a bulk write, raw SQL, a migration. ``stamp()`` reads the rows'
+count and token sum in one statement:
+
+- a change shows to other processes when it commits (the row is part of its transaction), and a
+  rolled-back one leaves no trace: a later change adds another random token, never the same sum;
+- the rows are inserted, never updated, so two transactions changing the configuration at once
+  never wait on each other for them (a shared counter row did, and could deadlock against the
+  policy's own row lock);
+- ``compact`` (the SLA sweep, every minute) deletes all but the newest row, keeping the count
+  small; that moves the stamp once, and the caches load again once.
+
+A ticket change reads the stamp once, whichever receivers ask (``core.per_change``).
 """
 
 from __future__ import annotations
@@ -15,14 +24,13 @@ import functools
 from typing import Any
 
 from django.db import connection
-from django.db.models.signals import post_delete, post_save
 
 from deskpilot.core import per_change
 from deskpilot.core.db import prepared_cursor
 from deskpilot.policies.models import (
     BusinessCalendar,
     BusinessInterval,
-    ConfigVersion,
+    ConfigChange,
     CustomHoliday,
     DefaultCalendar,
     OrganizationCalendar,
@@ -32,7 +40,8 @@ from deskpilot.policies.models import (
 )
 
 _KEY = "policies.config_version"
-# Whose saves and deletes move the counter.
+# The tables whose writes the triggers record (migration 0005 creates them; a new table of the
+# configuration needs its triggers in a migration too).
 WATCHED = (
     SlaPolicy,
     SlaTarget,
@@ -51,11 +60,7 @@ def _table(model: type[Any]) -> str:
 
 @functools.cache
 def _stamp_sql(vendor: str) -> str:
-    return (
-        f"SELECT (SELECT MAX(version) FROM {_table(ConfigVersion)}), "
-        f"(SELECT COUNT(id) FROM {_table(SlaPolicy)}), (SELECT MAX(updated_at) FROM {_table(SlaPolicy)}), "
-        f"(SELECT COUNT(id) FROM {_table(BusinessCalendar)}), (SELECT MAX(updated_at) FROM {_table(BusinessCalendar)})"
-    )
+    return f"SELECT COUNT(*), SUM(token) FROM {_table(ConfigChange)}"
 
 
 def _read() -> tuple[Any, ...]:
@@ -70,28 +75,10 @@ def stamp() -> tuple[Any, ...]:
     return per_change.once(_KEY, _read)
 
 
-@functools.cache
-def _bump_sql(vendor: str) -> str:
-    table = _table(ConfigVersion)
-    # An upsert: the row may be missing (a new database, a flushed test database).
-    return (
-        f"INSERT INTO {table} (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = {table}.version + 1"
-    )
-
-
-def bump() -> None:
-    """Move the counter (inside the change's transaction: other processes see it on commit)."""
+def compact() -> int:
+    """Delete every change row but the newest (committed ones: a row still being written is
+    neither seen nor deleted). Returns how many went."""
+    table = _table(ConfigChange)
     with connection.cursor() as cursor:
-        cursor.execute(_bump_sql(connection.vendor))
-    per_change.forget(_KEY)
-
-
-def _on_change(sender: Any, **kwargs: Any) -> None:
-    bump()
-
-
-def connect() -> None:
-    for model in WATCHED:
-        uid = f"deskpilot.policies.config_version.{model.__name__}"
-        post_save.connect(_on_change, sender=model, dispatch_uid=f"{uid}.save")
-        post_delete.connect(_on_change, sender=model, dispatch_uid=f"{uid}.delete")
+        cursor.execute(f"DELETE FROM {table} WHERE id < (SELECT MAX(id) FROM {table})")
+        return int(cursor.rowcount or 0)

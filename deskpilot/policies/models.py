@@ -55,11 +55,8 @@ class _Stamped(models.Model):
 
     def touch(self) -> None:
         """Mark it changed (a part of it was), so what is cached from it is rebuilt."""
-        from deskpilot.policies import config_version
-
         self.updated_at = timezone.now()
         type(self).objects.filter(pk=self.pk).update(updated_at=self.updated_at)  # type: ignore[attr-defined]
-        config_version.bump()  # an update sends no signal
 
 
 class _Part(models.Model):
@@ -338,13 +335,15 @@ class RecomputeRequest(models.Model):
         return f"recompute owed since {self.requested_at.isoformat()}"
 
 
-class ConfigVersion(models.Model):
-    """A counter every change to the SLA configuration moves: policies and their targets,
-    calendars with their hours and holidays, and which calendar the default, a team or an
-    organization uses. Each process caches the compiled policies and the calendar assignments
-    and reads this (one row, id 1) to know when to load them again (``config_version``)."""
+class ConfigChange(models.Model):
+    """One write to the SLA configuration: policies and their targets, calendars with their hours
+    and holidays, and which calendar the default, a team or an organization uses. Database
+    triggers add a row with a random token for every such write, whatever makes it (the actions,
+    the admin, a bulk write, raw SQL, a migration); each process caches the compiled policies and
+    the calendar assignments and reads the rows' count and token sum to know when to load them
+    again (``config_version``). A periodic job keeps only the newest row."""
 
-    version = models.BigIntegerField(default=0)
+    token = models.BigIntegerField()
 
     def __str__(self) -> str:
-        return f"SLA configuration version {self.version}"
+        return f"SLA configuration change {self.pk}"

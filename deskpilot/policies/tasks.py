@@ -9,7 +9,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from deskpilot.policies import sla
+from deskpilot.policies import config_version, sla
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,8 @@ def sla_timer(ticket_id: int) -> bool:
 
 @db_periodic_task(crontab(minute="*"), name="policies.sla_sweep")
 def sla_sweep() -> int:
+    # The configuration's change log kept to its newest row (its count is read on every change).
+    config_version.compact()
     done = sla.sweep()
     if done:
         logger.info("SLA sweep: %d ticket(s) recomputed", done)

@@ -242,7 +242,7 @@ def test_an_update_adds_two_queries_the_stamp_read_once_per_change() -> None:
     # A change the SLA clock does not read (the assignee): the metrics read the stamp themselves.
     other = factories.user(Role.AGENT)
     reassigned = added(governed, "assignee", other, agent)
-    assert sum("policies_configversion" in sql for sql in reassigned) == 1, [sql[:70] for sql in reassigned]
+    assert sum("policies_configchange" in sql for sql in reassigned) == 1, [sql[:70] for sql in reassigned]
     # The calendar assignments are kept per process: not read again.
     assert not any("policies_defaultcalendar" in sql for sql in reassigned), [sql[:70] for sql in reassigned]
 

@@ -1,5 +1,5 @@
-"""core.per_change: a value computed once per change's scope, shared by nested scopes, forgotten on
-demand, and computed every time outside a scope."""
+"""core.per_change: a value computed once per change's scope, shared by nested scopes, and
+computed every time outside a scope."""
 
 from __future__ import annotations
 
@@ -31,16 +31,6 @@ def test_inside_a_scope_once_per_key_and_nested_scopes_share() -> None:
     assert count.calls == 1
     # A new scope computes again.
     with per_change.scope():
-        assert per_change.once("k", count) == 2
-
-
-def test_forget_drops_the_value_in_the_scope_only() -> None:
-    count = Counter()
-    per_change.forget("k")  # outside a scope: nothing to forget, no error
-    with per_change.scope():
-        assert per_change.once("k", count) == 1
-        per_change.forget("k")
-        assert per_change.once("k", count) == 2
         assert per_change.once("k", count) == 2
 
 
