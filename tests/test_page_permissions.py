@@ -146,6 +146,11 @@ def _failed_mail(world: World) -> int:
     return mail.pk
 
 
+# Forms that take a POST without a CSRF token on purpose, each with its reason where declared
+# (``CSRF_EXEMPT`` in tests/<app>/page_routes*.py).
+CSRF_EXEMPT: set[str] = set()
+
+
 def _collect_app_routes() -> None:
     """Add the routes apps declare in ``tests/<app>/page_routes*.py``; a name declared twice fails."""
     for path in sorted(Path(__file__).parent.glob("*/page_routes*.py")):
@@ -154,6 +159,7 @@ def _collect_app_routes() -> None:
             clash = set(ours) & set(theirs)
             assert not clash, f"{path}: {sorted(clash)} declared twice"
             ours.update(theirs)
+        CSRF_EXEMPT.update(getattr(module, "CSRF_EXEMPT", set()))
 
 
 _collect_app_routes()
@@ -239,8 +245,15 @@ def test_forms_refuse_get(world: World, name: str) -> None:
     assert response.status_code == 405
 
 
-@pytest.mark.parametrize("name", sorted(FORMS))
+@pytest.mark.parametrize("name", sorted(set(FORMS) - CSRF_EXEMPT))
 def test_forms_need_the_csrf_token(world: World, name: str) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.users["agent"])  # type: ignore[arg-type]
     assert client.post(FORMS[name].url(world), {}).status_code == 403
+
+
+@pytest.mark.parametrize("name", sorted(CSRF_EXEMPT))
+def test_the_exempt_forms_are_forms_that_take_a_post_without_a_token(world: World, name: str) -> None:
+    assert name in FORMS
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(FORMS[name].url(world), {}).status_code != 403

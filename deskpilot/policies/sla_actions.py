@@ -414,7 +414,9 @@ def update_sla_policy(policy: SlaPolicy, **changes: Any) -> SlaPolicy:
         if team_specs is not None:
             _save_targets(locked, team_specs, metrics_kind="team")
         enqueue_recompute()
-    locked.refresh_from_db()
+        # Read back inside the transaction: a delete committed right after it must not turn a
+        # saved change into an error.
+        locked.refresh_from_db()
     return locked
 
 

@@ -49,6 +49,10 @@ FORMS: dict[str, Route] = {
     "feedback:unsubscribe": Route(_url("unsubscribe"), everyone(OK)),
 }
 
+# A mail provider's one-click unsubscribe (RFC 8058) POSTs without a session; the signed token in
+# the URL is the authority.
+CSRF_EXEMPT = {"feedback:unsubscribe"}
+
 
 def _survey() -> int:
     from deskpilot.feedback.models import Survey
