@@ -32,6 +32,7 @@ from django.utils import timezone
 from deskpilot.accounts.models import Role, TeamMembership, User
 from deskpilot.analytics.rebuild import rebuild_all as rebuild_metrics
 from deskpilot.customers.models import CustomerEmail, Organization
+from deskpilot.demo import feedback as demo_feedback
 from deskpilot.demo import policies as demo_policies
 from deskpilot.demo import simulate, staff
 from deskpilot.demo.simulate import DAY, Batch, Desk, PopulationPlan, Simulator
@@ -343,4 +344,7 @@ def generate(
     recompute_all(now=now, progress=report.task("SLA clocks", total), workers=os.cpu_count() or 1, announce=False)
     # The per-ticket metrics, from the events above and the SLA findings just recorded.
     rebuild_metrics(progress=report.task("ticket metrics", total), workers=os.cpu_count() or 1)
+    # Surveys and their answers (the CSAT onto the records just built, and the rollups).
+    report.stage("customer feedback")
+    demo_feedback.generate(seed=seed, now=now)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import itertools
 import os
 import random
 import subprocess
@@ -583,3 +584,67 @@ def test_the_demo_history_is_never_emailed():
     recorded = OutboundMail.objects.filter(status=DeliveryStatus.SKIPPED)
     assert recorded.exists(), "a busy afternoon leaves replies within the last hour"
     assert all(entry["reason"] == "demo data: history, never emailed" for m in recorded for entry in m.skipped)
+
+
+def test_the_desk_has_customer_feedback_as_the_live_desk_would_record_it():
+    from deskpilot.analytics.models import DailyRollup
+    from deskpilot.demo import feedback as demo_feedback
+    from deskpilot.feedback import scores
+    from deskpilot.feedback.models import Invitation, InvitationStatus, Survey, SurveyKind, SurveyResponse
+
+    _generate(600, days=60)
+    csat = Survey.objects.get(kind=SurveyKind.CSAT)
+    assert Survey.objects.filter(kind=SurveyKind.NPS).count() == 1
+    sent = Invitation.objects.filter(kind=SurveyKind.CSAT, status=InvitationStatus.SENT).select_related("ticket")
+    answers = SurveyResponse.objects.filter(invitation__kind=SurveyKind.CSAT).select_related("invitation__ticket")
+    assert sent.count() > 50
+    assert 0.2 < answers.count() / sent.count() < 0.45
+    for invitation in sent:
+        ticket = invitation.ticket
+        assert ticket is not None
+        assert ticket.solved_at is not None
+        assert invitation.sent_at == ticket.solved_at + datetime.timedelta(minutes=csat.delay_minutes)
+        assert invitation.sent_at < NOW
+        assert (invitation.customer_id, invitation.team_id, invitation.agent_id) == (
+            ticket.requester_id,
+            ticket.team_id,
+            ticket.assignee_id,
+        )
+    # The desk's throttle: a customer is asked at most once in 30 days.
+    by_customer: dict[int, list[datetime.datetime]] = {}
+    for customer, at in sent.values_list("customer_id", "sent_at"):
+        assert at is not None
+        by_customer.setdefault(customer, []).append(at)
+    for times in by_customer.values():
+        times.sort()
+        assert all(b - a >= demo_feedback.THROTTLE for a, b in itertools.pairwise(times))
+    # Answers after the mail and before now; some with a comment.
+    assert all(a.invitation.sent_at is not None and a.invitation.sent_at < a.answered_at < NOW for a in answers)
+    assert any(a.comment for a in answers)
+    # Each answer is on its ticket's record, and the rollups count them as the live path would.
+    rated = {
+        pk: bool(good) for pk, good in TicketMetrics.objects.exclude(csat_good=None).values_list("pk", "csat_good")
+    }
+    assert rated == {a.invitation.ticket_id: scores.csat_good(csat.scale, a.score) for a in answers}
+    totals = DailyRollup.objects.filter(dimension="all")
+    assert sum(r.csat_good for r in totals) == sum(rated.values())
+    assert sum(r.csat_bad for r in totals) == len(rated) - sum(rated.values())
+    # A reopened or slow ticket draws lower scores.
+    rough = {
+        pk
+        for pk, reopens, resolution in TicketMetrics.objects.values_list("pk", "reopens", "full_resolution_time")
+        if reopens or (resolution or 0) > 3 * 24 * 3600
+    }
+    rough_scores = [a.score for a in answers if a.invitation.ticket_id in rough]
+    smooth_scores = [a.score for a in answers if a.invitation.ticket_id not in rough]
+    assert rough_scores
+    assert smooth_scores
+    assert sum(rough_scores) / len(rough_scores) < sum(smooth_scores) / len(smooth_scores)
+    # One NPS round, answered 0-10.
+    nps = SurveyResponse.objects.filter(invitation__kind=SurveyKind.NPS)
+    assert nps.exists()
+    assert all(0 <= s <= 10 for s in nps.values_list("score", flat=True))
+    # A second run surveys only what has no invitation yet.
+    before = Invitation.objects.count()
+    assert demo_feedback.generate(seed=7, now=NOW).invitations == 0
+    assert Invitation.objects.count() == before
