@@ -40,6 +40,8 @@ MAX_TEXT = 2_000
 ANALYZE_BATCH = 500
 CLUSTER_DAYS = 90
 CLUSTER_LIMIT = 50_000
+# Fewer analysed texts than this make no themes.
+MIN_TEXTS = 20
 
 
 def _text(raw: str | None) -> str:
@@ -208,6 +210,15 @@ class ReclusterResult:
     kept_themes: int
 
 
+def first_themes_due(now: datetime.datetime | None = None) -> bool:
+    """Whether a desk that has never been clustered has enough analysed texts for its first
+    themes: a new install finds them the same day instead of after the night's run."""
+    if ThemeRun.objects.exists():
+        return False
+    since = (now or timezone.now()) - datetime.timedelta(days=CLUSTER_DAYS)
+    return TextInsight.objects.filter(at__gte=since)[:MIN_TEXTS].count() >= MIN_TEXTS
+
+
 def _window_texts(now: datetime.datetime, limit: int) -> tuple[list[int], list[str]]:
     """The ids and texts of the latest ``limit`` analysed texts of the last CLUSTER_DAYS days."""
     since = now - datetime.timedelta(days=CLUSTER_DAYS)
@@ -230,7 +241,7 @@ def recluster(
     now = now or timezone.now()
     started = time.monotonic()
     ids, texts = _window_texts(now, limit)
-    if len(texts) < 20:
+    if len(texts) < MIN_TEXTS:
         return ReclusterResult(None, len(texts), 0, 0)
     clustering = themes.find_themes(texts, backend=backend, progress=progress)
     previous_rows = list(Theme.objects.all())

@@ -45,3 +45,37 @@ def test_the_jobs_schedule_then_send() -> None:
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=31)):
         assert tasks.send_surveys.call_local() == 1
     assert Invitation.objects.get().status == InvitationStatus.SENT
+
+
+def test_a_desk_never_clustered_gets_its_first_themes_once_its_texts_are_analysed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.cache import cache
+
+    from deskpilot.feedback import voice
+    from deskpilot.feedback.models import ThemeRun
+    from tests import factories
+
+    assert tasks.find_first_themes.name == "feedback.find_first_themes"
+    queued: list[int] = []
+    monkeypatch.setattr(tasks, "find_first_themes", lambda: queued.append(1))
+    cache.delete(tasks.FIRST_THEMES_LOCK)
+    for n in range(voice.MIN_TEXTS - 1):
+        factories.ticket(subject=f"Refund {n}", body_text=f"I want a refund for order {n}")
+    assert tasks.analyze_texts.call_local() == voice.MIN_TEXTS - 1
+    assert tasks.analyze_texts.call_local() == 0
+    assert queued == []  # too few texts for themes
+    factories.ticket(subject="Refund", body_text="Where is my refund?")
+    assert tasks.analyze_texts.call_local() == 1  # still analysing: not yet
+    assert queued == []
+    assert tasks.analyze_texts.call_local() == 0
+    assert queued == [1]  # the backlog is done: the first clustering is queued
+    assert tasks.analyze_texts.call_local() == 0
+    assert queued == [1]  # once
+    # A desk already clustered waits for the night.
+    cache.delete(tasks.FIRST_THEMES_LOCK)
+    ThemeRun.objects.create(
+        created_at=timezone.now(), backend="tfidf", texts=20, themes=1, unthemed=0, threshold=0.5, seconds=1.0
+    )
+    assert tasks.analyze_texts.call_local() == 0
+    assert queued == [1]
