@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from deskpilot.automation import webhooks
 from deskpilot.automation.models import DeliveryStatus, WebhookFormat, WebhookSubscription
+from deskpilot.core import delivery_log
 from deskpilot.core.errors import InvalidInput
 from deskpilot.core.forms import PageForm
 
@@ -74,14 +75,7 @@ class SubscriptionForm(PageForm):
         return {key: self.cleaned_data[key] for key in ("name", "url", "events", "format")}
 
 
-class DeliveryFilterForm(forms.Form):
+class DeliveryFilterForm(delivery_log.DeliveryFilterForm):
     """The delivery log's status filter (GET)."""
 
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "All"), *DeliveryStatus.choices],
-        error_messages={
-            "invalid_choice": "%(value)s is not a status; choose from: " + ", ".join(DeliveryStatus.values),
-        },
-    )
-    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+    statuses = DeliveryStatus

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Subquery
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,11 +26,9 @@ from deskpilot.accounts.access import manager_required, page_user
 from deskpilot.automation import webhooks
 from deskpilot.automation.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from deskpilot.automation.webhook_forms import DeliveryFilterForm, SubscriptionForm
-from deskpilot.core.api_support import Ordering, keyset_page
+from deskpilot.core import delivery_log as delivery_log_page
 from deskpilot.core.errors import InvalidInput
 
-PAGE_SIZE = 50
-NEWEST_FIRST = Ordering(column="created_at", descending=True)
 # The list's "failed recently" column looks back this far.
 FAILED_WINDOW = datetime.timedelta(days=7)
 # Characters of the secret shown while it is hidden: enough to tell two secrets apart.
@@ -163,48 +161,24 @@ def send_test(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("webhooks:deliveries", args=[subscription.pk]) + f"#delivery-{delivery.pk}")
 
 
-def _with_cursor(params: QueryDict, cursor: str | None) -> str:
-    """The log's address with the same filter, at another page."""
-    query = params.copy()
-    query.pop("cursor", None)
-    if cursor:
-        query["cursor"] = cursor
-    return "?" + query.urlencode()
-
-
 @require_GET
 @manager_required
 def delivery_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The subscription's deliveries, newest first, keyset-paginated; payloads and response
     bodies are left in the database until a delivery is opened."""
     subscription = _subscription(pk)
-    filters = DeliveryFilterForm(request.GET)
-    rows: list[WebhookDelivery] = []
-    next_cursor: str | None = None
-    status = 200
-    cursor = request.GET.get("cursor") or None
-    if filters.is_valid():
-        deliveries = WebhookDelivery.objects.filter(subscription=subscription).defer("payload", "response_body")
-        if filters.cleaned_data["status"]:
-            deliveries = deliveries.filter(status=filters.cleaned_data["status"])
-        try:
-            rows, next_cursor = keyset_page(deliveries, ordering=NEWEST_FIRST, cursor=cursor, limit=PAGE_SIZE)
-        except InvalidInput as error:
-            # The cursor is not a visible field: its problem is shown above the list.
-            for field, problem in error.errors.items():
-                filters.add_error(None, f"{field}: {problem}")
-    if filters.errors:
-        status = 422
+    found = delivery_log_page.page(
+        request,
+        WebhookDelivery.objects.filter(subscription=subscription).defer("payload", "response_body"),
+        DeliveryFilterForm(request.GET),
+    )
     context = {
+        **found.context(),
         "subscription": subscription,
-        "rows": rows,
-        "filters": filters,
         "failed": DeliveryStatus.FAILED,
         "title": f"Deliveries: {subscription.name}",
-        "next_url": _with_cursor(request.GET, next_cursor) if next_cursor else None,
-        "first_url": _with_cursor(request.GET, None) if cursor else None,
     }
-    return render(request, "webhooks/deliveries.html", context, status=status)
+    return render(request, "webhooks/deliveries.html", context, status=found.status)
 
 
 def _delivery(subscription: WebhookSubscription, delivery_id: int) -> WebhookDelivery:

@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 
 from deskpilot.accounts.models import AGENT_ROLES, STAFF_ROLES, Team, User
 from deskpilot.analytics.performance import HOURS, Filters
+from deskpilot.core import delivery_log
 from deskpilot.core.errors import InvalidInput
 from deskpilot.core.forms import PageForm
 from deskpilot.customers.models import Organization
@@ -259,12 +260,7 @@ def initial_for(subscription: ReportSubscription) -> dict[str, Any]:
     }
 
 
-class DeliveryFilterForm(forms.Form):
+class DeliveryFilterForm(delivery_log.DeliveryFilterForm):
     """The delivery log's status filter (GET)."""
 
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "All"), *DeliveryStatus.choices],
-        error_messages=_choices("status", list(DeliveryStatus.values)),
-    )
-    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+    statuses = DeliveryStatus

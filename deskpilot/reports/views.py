@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from deskpilot.accounts.access import manager_required, page_user
 from deskpilot.accounts.models import Team, User
-from deskpilot.core.api_support import Ordering, keyset_page
+from deskpilot.core import delivery_log as delivery_log_page
 from deskpilot.core.errors import InvalidInput
 from deskpilot.customers.models import Organization
 from deskpilot.reports import actions, tasks
@@ -29,8 +29,6 @@ from deskpilot.reports.forms import DeliveryFilterForm, ScheduleForm, initial_fr
 from deskpilot.reports.models import DeliveryStatus, ReportDelivery, ReportRecipient, ReportSubscription
 from deskpilot.tickets.models import Channel, Priority, TicketType
 
-PAGE_SIZE = 50
-NEWEST_FIRST = Ordering(column="created_at", descending=True)
 RETRY_HOURS = round(sum(tasks.RETRY_MINUTES) / 60, 1)
 
 
@@ -185,43 +183,24 @@ def send_now(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("reports:deliveries", pk=subscription.pk)
 
 
-def _with_cursor(params: QueryDict, cursor: str | None) -> str:
-    query = params.copy()
-    query.pop("cursor", None)
-    if cursor:
-        query["cursor"] = cursor
-    return "?" + query.urlencode()
-
-
 @require_GET
 @manager_required
 def delivery_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The report's deliveries, newest first, keyset-paginated, with their errors."""
     subscription = _subscription(pk)
-    filters = DeliveryFilterForm(request.GET)
-    rows: list[ReportDelivery] = []
-    next_cursor: str | None = None
-    cursor = request.GET.get("cursor") or None
-    if filters.is_valid():
-        deliveries = ReportDelivery.objects.filter(subscription=subscription).select_related("requested_by")
-        if filters.cleaned_data["status"]:
-            deliveries = deliveries.filter(status=filters.cleaned_data["status"])
-        try:
-            rows, next_cursor = keyset_page(deliveries, ordering=NEWEST_FIRST, cursor=cursor, limit=PAGE_SIZE)
-        except InvalidInput as error:
-            for field, problem in error.errors.items():
-                filters.add_error(None, f"{field}: {problem}")
+    found = delivery_log_page.page(
+        request,
+        ReportDelivery.objects.filter(subscription=subscription).select_related("requested_by"),
+        DeliveryFilterForm(request.GET),
+    )
     context = {
+        **found.context(),
         "subscription": subscription,
-        "rows": rows,
-        "filters": filters,
         "failed": DeliveryStatus.FAILED,
         "title": f"Deliveries: {subscription.name}",
-        "next_url": _with_cursor(request.GET, next_cursor) if next_cursor else None,
-        "first_url": _with_cursor(request.GET, None) if cursor else None,
         "retry_hours": RETRY_HOURS,
     }
-    return render(request, "reports/deliveries.html", context, status=422 if filters.errors else 200)
+    return render(request, "reports/deliveries.html", context, status=found.status)
 
 
 @require_POST  # outermost: a GET is refused (405) before who asks matters

@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from deskpilot.accounts.models import Role
-from deskpilot.automation import webhook_views, webhooks
+from deskpilot.automation import webhooks
 from deskpilot.automation.models import DeliveryStatus, WebhookDelivery, WebhookFormat, WebhookSubscription
+from deskpilot.core import delivery_log
 from deskpilot.core.errors import InvalidInput
 from tests import factories
 from tests.pages import client_for
@@ -446,7 +447,7 @@ def test_a_hostile_response_body_and_payload_are_shown_as_text(
 
 
 def test_the_log_is_newest_first_and_paginated(manager: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(webhook_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(delivery_log, "PAGE_SIZE", 2)
     subscription = _subscription()
     other = _subscription(name="Other")
     _delivery(other)
