@@ -192,6 +192,7 @@ def _ensure_population(plan: PopulationPlan, writer: Writer) -> tuple[list[int],
         writer.insert("customer", new_customers)
         writer.insert("customer_email", new_emails)
         writer.advance_sequences({key: ids[key] - 1 for key in PEOPLE_TABLES if ids[key] > 1})
+        writer.end_batch()
     tiers_by_org = dict(Organization.objects.filter(pk__in=set(org_ids)).values_list("pk", "tier"))
     tiers = [tiers_by_org.get(o, "standard") if o is not None else "standard" for o in customer_orgs]
     return customer_ids, customer_orgs, tiers

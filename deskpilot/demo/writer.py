@@ -205,6 +205,14 @@ class Writer:
         except DatabaseError:
             self._skip_fk_triggers = False  # not permitted: the checks run, which is only slower
 
+    def end_batch(self) -> None:
+        """Triggers on again for the rest of the transaction (``begin_batch`` turned them off for
+        the batch's rows only): a caller's transaction may go on to write what triggers watch,
+        such as the SLA configuration's change log (``policies.config_version``)."""
+        if self.postgres and self._skip_fk_triggers:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
+
     def check_free(self, first_ids: dict[str, int]) -> None:
         for key, first in first_ids.items():
             if self._high_water(key) >= first:
@@ -382,6 +390,7 @@ class Writer:
             if rows:
                 last_ids[key] = rows[-1][0]
         self.advance_sequences(last_ids)
+        self.end_batch()
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:

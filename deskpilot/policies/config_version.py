@@ -12,8 +12,10 @@ count and token sum in one statement:
 - the rows are inserted, never updated, so two transactions changing the configuration at once
   never wait on each other for them (a shared counter row did, and could deadlock against the
   policy's own row lock);
-- ``compact`` (the SLA sweep, every minute) deletes all but the newest row, keeping the count
-  small; that moves the stamp once, and the caches load again once.
+- ``compact`` (the SLA sweep, every minute) folds the rows into one, keeping the count small;
+  that moves the stamp once, and the caches load again once;
+- the token is the row's key: no sequence, which a test database's flush would reset under rows
+  left behind.
 
 A ticket change reads the stamp once, whichever receivers ask (``core.per_change``).
 """
@@ -21,9 +23,10 @@ A ticket change reads the stamp once, whichever receivers ask (``core.per_change
 from __future__ import annotations
 
 import functools
+import secrets
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from deskpilot.core import per_change
 from deskpilot.core.db import prepared_cursor
@@ -40,8 +43,10 @@ from deskpilot.policies.models import (
 )
 
 _KEY = "policies.config_version"
-# The tables whose writes the triggers record (migration 0005 creates them; a new table of the
-# configuration needs its triggers in a migration too).
+# The triggers' tokens are below this (migration 0006).
+TOKEN_SPAN = 1 << 40
+# The tables whose writes the triggers record (migrations 0005 and 0006 create them; a new table
+# of the configuration needs its triggers in a migration too).
 WATCHED = (
     SlaPolicy,
     SlaTarget,
@@ -76,9 +81,15 @@ def stamp() -> tuple[Any, ...]:
 
 
 def compact() -> int:
-    """Delete every change row but the newest (committed ones: a row still being written is
-    neither seen nor deleted). Returns how many went."""
+    """Fold the log into one new row (in one transaction: the stamp moves once). Rows still being
+    written by other transactions are not seen, and count when they commit. Returns how many
+    rows went."""
     table = _table(ConfigChange)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE id < (SELECT MAX(id) FROM {table})")
-        return int(cursor.rowcount or 0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        if cursor.fetchone()[0] <= 1:
+            return 0
+        cursor.execute(f"DELETE FROM {table}")
+        gone = int(cursor.rowcount or 0)
+        cursor.execute(f"INSERT INTO {table} (token) VALUES (%s)", [secrets.randbelow(TOKEN_SPAN)])
+    return gone

@@ -341,9 +341,12 @@ class ConfigChange(models.Model):
     triggers add a row with a random token for every such write, whatever makes it (the actions,
     the admin, a bulk write, raw SQL, a migration); each process caches the compiled policies and
     the calendar assignments and reads the rows' count and token sum to know when to load them
-    again (``config_version``). A periodic job keeps only the newest row."""
+    again (``config_version``). A periodic job folds the rows into one.
 
-    token = models.BigIntegerField()
+    The token is the key: no sequence, so nothing that resets sequences (a test database's
+    flush) can make a trigger's insert collide with a row left behind."""
+
+    token = models.BigIntegerField(primary_key=True)
 
     def __str__(self) -> str:
-        return f"SLA configuration change {self.pk}"
+        return f"SLA configuration change {self.token}"

@@ -648,3 +648,16 @@ def test_the_desk_has_customer_feedback_as_the_live_desk_would_record_it():
     before = Invitation.objects.count()
     assert demo_feedback.generate(seed=7, now=NOW).invitations == 0
     assert Invitation.objects.count() == before
+
+
+def test_the_bulk_load_leaves_the_configuration_triggers_on():
+    """PostgreSQL's batches skip triggers while they write tickets; the demo SLA policies written
+    after them, in the same transaction here, must still reach the configuration change log, or
+    every process would keep serving the policies it had before."""
+    from deskpilot.policies import config_version
+    from deskpilot.policies.models import ConfigChange
+
+    _generate(40, days=5)
+    assert SlaPolicy.objects.exists()
+    assert ConfigChange.objects.exists()
+    assert config_version.stamp()[0] == ConfigChange.objects.count()
