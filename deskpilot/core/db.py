@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import weakref
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.db import connection
-from psycopg.adapt import Dumper
+from psycopg.adapt import AdaptersMap, Dumper
 
 # How many runs of a statement on one connection before psycopg prepares it.
 PREPARE_THRESHOLD = 2
@@ -45,6 +46,21 @@ class _Untyped(Dumper):
 _UNTYPED = (int, bool, float, decimal.Decimal, datetime.date, datetime.datetime, datetime.time)
 
 
+# The connection's adapters with the untyped dumpers, made once per connection: registering them
+# on every cursor copied the adapter tables each time (three times a cursor's own cost).
+_ADAPTERS: weakref.WeakKeyDictionary[psycopg.Connection[Any], AdaptersMap] = weakref.WeakKeyDictionary()
+
+
+def _untyped_adapters(connection: psycopg.Connection[Any]) -> AdaptersMap:
+    found = _ADAPTERS.get(connection)
+    if found is None:
+        found = AdaptersMap(connection.adapters)
+        for kind in _UNTYPED:
+            found.register_dumper(kind, _Untyped)
+        _ADAPTERS[connection] = found
+    return found
+
+
 class _PreparedCursor(psycopg.Cursor[Any]):
     """psycopg's server-binding cursor, its values sent untyped (``_Untyped``), that keeps the
     statement it ran for Django's query log (``last_executed_query`` reads ``_query``, which
@@ -52,8 +68,7 @@ class _PreparedCursor(psycopg.Cursor[Any]):
 
     def __init__(self, connection: psycopg.Connection[Any], **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
-        for kind in _UNTYPED:
-            self.adapters.register_dumper(kind, _Untyped)
+        self._adapters = _untyped_adapters(connection)
 
     def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
         super()._send_query_prepared(name, pgq, binary=binary)
