@@ -19,6 +19,7 @@ import datetime
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -174,21 +175,16 @@ def _csat(rng: random.Random, survey: Survey, now: datetime.datetime, result: Fe
             continue
         last_sent[customer] = sent_at
         invitations.append(
-            Invitation(
-                kind=SurveyKind.CSAT,
-                survey=survey,
-                customer_id=customer,
+            _sent(
+                survey,
+                customer,
+                sent_at,
+                created_at=solved_at,
                 ticket_id=pk,
                 team_id=team,
                 agent_id=agent,
                 channel=channel,
                 organization_id=organization,
-                scale=survey.scale,
-                status=InvitationStatus.SENT,
-                due_at=sent_at,
-                sent_at=sent_at,
-                expires_at=sent_at + LINK_LIFETIME,
-                created_at=solved_at,
             )
         )
         if rng.random() < CSAT_RESPONSE_RATE:
@@ -221,19 +217,7 @@ def _nps(rng: random.Random, survey: Survey, now: datetime.datetime, result: Fee
     for customer, organization in customers:
         if rng.random() >= NPS_SAMPLE:
             continue
-        invitations.append(
-            Invitation(
-                kind=SurveyKind.NPS,
-                survey=survey,
-                customer_id=customer,
-                organization_id=organization,
-                status=InvitationStatus.SENT,
-                due_at=sent_at,
-                sent_at=sent_at,
-                expires_at=sent_at + LINK_LIFETIME,
-                created_at=sent_at,
-            )
-        )
+        invitations.append(_sent(survey, customer, sent_at, created_at=sent_at, organization_id=organization))
         if rng.random() < NPS_RESPONSE_RATE:
             score = _pick(rng, _NPS)
             comment = rng.choice(NPS_COMMENTS[scores.nps_group(score)]) if rng.random() < COMMENT_RATE else ""
@@ -241,6 +225,24 @@ def _nps(rng: random.Random, survey: Survey, now: datetime.datetime, result: Fee
                 (len(invitations) - 1, score, sent_at + datetime.timedelta(hours=rng.randint(1, 96)), comment)
             )
     _write(invitations, answers, result)
+
+
+def _sent(
+    survey: Survey, customer: int, sent_at: datetime.datetime, *, created_at: datetime.datetime, **fields: Any
+) -> Invitation:
+    """An invitation of the survey, sent (mailed, in the story) at ``sent_at``."""
+    return Invitation(
+        kind=survey.kind,
+        survey=survey,
+        customer_id=customer,
+        scale=survey.scale,
+        status=InvitationStatus.SENT,
+        due_at=sent_at,
+        sent_at=sent_at,
+        expires_at=sent_at + LINK_LIFETIME,
+        created_at=created_at,
+        **fields,
+    )
 
 
 def _write(
